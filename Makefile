@@ -1,0 +1,42 @@
+# The two commands: `make run` and `make test`. Each installs whatever is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# cargo-installed tools, and wasm-opt from npm (see scripts/install-tools.sh).
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/.tools/node_modules/.bin:$(PATH)
+export PYAIRTABLE_TEST_POSTGRES_URL ?= postgres://postgres:postgres@127.0.0.1:5432/postgres
+
+.PHONY: help run test build tools test-tools test-rust test-browser fmt
+
+help:
+	@echo "make run    build (release) and start PyAirtable on http://127.0.0.1:8000"
+	@echo "make test   run every test: Rust on SQLite and PostgreSQL, then Playwright in Chromium"
+
+tools:
+	@scripts/install-tools.sh build
+
+test-tools:
+	@scripts/install-tools.sh test
+
+build: tools
+	cargo leptos build --release
+
+run: build
+	PYAIRTABLE_SITE_ROOT=target/site ./target/release/pyairtable serve
+
+test: test-tools
+	@scripts/ensure-postgres.sh
+	$(MAKE) test-rust
+	$(MAKE) test-browser
+
+test-rust:
+	cargo test --workspace --exclude frontend
+
+# A debug build served on a free port, driven by Playwright in Debian's Chromium.
+test-browser:
+	cargo leptos build
+	cd end2end && PW_PORT=$$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})') \
+		npx playwright test
+
+fmt:
+	cargo fmt --all

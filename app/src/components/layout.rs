@@ -1,0 +1,45 @@
+//! The page frame: header with navigation, the main area, and the footer.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+/// Wraps every page. The navigation lists only pages that exist.
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="site-header">
+            <a href="/" class="brand">
+                <span class="brand-mark" aria-hidden="true">"◧"</span>
+                <span>"PyAirtable"</span>
+            </a>
+            <nav aria-label="Main">
+                <ul>
+                    <NavLink href="/" label="Home" />
+                </ul>
+            </nav>
+        </header>
+        <main id="main" class="site-main">{children()}</main>
+        <footer class="site-footer">
+            <span>"PyAirtable " {backend::VERSION}</span>
+            <span class="footer-links">
+                <a href="/api/health" rel="external">"Health (JSON)"</a>
+                <a href="/metrics" rel="external">"Metrics"</a>
+            </span>
+        </footer>
+    }
+}
+
+/// A navigation entry, marked as the current page when its section is open.
+#[component]
+fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
+    let location = use_location();
+    let current = move || {
+        let path = location.pathname.get();
+        let open = if href == "/" { path == "/" } else { path.starts_with(href) };
+        open.then_some("page")
+    };
+    view! {
+        <li><a href=href aria-current=current>{label}</a></li>
+    }
+}

@@ -1,0 +1,4 @@
+//! One module per page, each with its components and server functions.
+
+pub mod home;
+pub mod not_found;

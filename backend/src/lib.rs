@@ -1,0 +1,20 @@
+//! PyAirtable's server-side services, as a plain library with no UI.
+//!
+//! Only [`model`] is built for the browser; everything else needs the `server` feature.
+
+pub mod model;
+
+#[cfg(feature = "server")]
+pub mod db;
+#[cfg(feature = "server")]
+pub mod health;
+#[cfg(feature = "server")]
+pub mod secrets;
+#[cfg(feature = "server")]
+mod services;
+
+#[cfg(feature = "server")]
+pub use services::Services;
+
+/// The version every layer reports: health, `--version`, the footer.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,3 @@
+//! Serde types that cross the wire between the server and the browser; also built for wasm.
+
+pub mod health;

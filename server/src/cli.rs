@@ -1,0 +1,78 @@
+//! The command line: `pyairtable [serve]`, `pyairtable migrate`, `--help` and `--version`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Settings};
+use crate::startup::{self, Application};
+use crate::telemetry;
+
+const ABOUT: &str = "PyAirtable: a self-hosted AI workspace for Airtable.";
+
+const AFTER_HELP: &str = "\
+Each option can also be set by the environment variable shown beside it, by a line in a .env file \
+in the working directory, or by a key in pyairtable.toml (the option's name with underscores, such \
+as data_dir = \"/var/lib/pyairtable\"). The command line wins over the environment, the environment \
+over .env, and .env over the file.
+
+Exit codes: 0 on a clean stop, 1 when the server fails, 2 when the configuration is invalid.";
+
+#[derive(Parser)]
+#[command(name = "pyairtable", version = backend::VERSION, about = ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// TOML configuration file [default: ./pyairtable.toml, when it exists]
+    #[arg(long, env = "PYAIRTABLE_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub settings: Settings,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Clone, Copy)]
+pub enum Command {
+    /// Serve the web app and API, applying migrations first (the default)
+    Serve,
+    /// Apply database migrations, then exit
+    Migrate,
+}
+
+/// Parses the command line and runs the chosen command; returns the process exit code.
+pub async fn run() -> ExitCode {
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("pyairtable: the .env file can't be read: {e}\n  Fix: correct or remove .env in the working directory.");
+        return ExitCode::from(2);
+    }
+    let cli = Cli::parse();
+    let config = match Config::load(cli.settings, cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("pyairtable: invalid configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format, &config.log_filter);
+
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&config).await,
+        Command::Migrate => startup::open_database(&config).await.map(drop),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: &Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    app.run_until(startup::shutdown_signal()).await
+}

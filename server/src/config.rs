@@ -1,0 +1,380 @@
+//! Configuration: the only reader of settings, from the command line, the environment
+//! (`PYAIRTABLE_*` and `DATABASE_URL`), `.env`, and `pyairtable.toml`, in that order of precedence.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use backend::secrets::{self, SecretError};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use serde::Deserialize;
+use tracing_subscriber::EnvFilter;
+use url::Url;
+
+/// The configuration file read when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "pyairtable.toml";
+
+// Every setting as typed in. The doc comment of each field is what `--help` prints, so it is the
+// settings' documentation. (A doc comment here would replace the command's own description.)
+// In `pyairtable.toml` the keys are the field names, e.g. `data_dir = "/var/lib/pyairtable"`.
+#[derive(Clone, Default, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address and port to listen on [default: 127.0.0.1:8000]
+    #[arg(long, env = "PYAIRTABLE_BIND", value_name = "ADDR:PORT", global = true)]
+    pub bind: Option<String>,
+
+    /// URL people use to reach this server; https makes session cookies Secure [default: http://<bind>]
+    #[arg(long, env = "PYAIRTABLE_PUBLIC_URL", value_name = "URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Folder for the SQLite database and the generated secrets [default: ./data]
+    #[arg(long, env = "PYAIRTABLE_DATA_DIR", value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+
+    /// Database: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB [default: sqlite://<data-dir>/pyairtable.db]
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
+
+    /// Folder holding the built web assets (pkg/pyairtable.js, .wasm, .css) [default: target/site]
+    #[arg(long, env = "PYAIRTABLE_SITE_ROOT", value_name = "DIR", global = true)]
+    pub site_root: Option<PathBuf>,
+
+    /// Log format: text (for people) or json (for log collectors) [default: text]
+    #[arg(long, env = "PYAIRTABLE_LOG_FORMAT", value_name = "FORMAT", global = true)]
+    pub log_format: Option<String>,
+
+    /// Which log lines to keep, as a tracing filter such as `info` or `info,server=debug` [default: info]
+    #[arg(long, env = "PYAIRTABLE_LOG", value_name = "FILTER", global = true)]
+    pub log: Option<String>,
+
+    /// Secret that signs access tokens; prefer the environment variable over the option [default: generated into <data-dir>/jwt_secret]
+    #[arg(long, env = "PYAIRTABLE_JWT_SECRET", value_name = "SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Base64 of 32 bytes that encrypts stored tokens and keys; prefer the environment variable [default: generated into <data-dir>/encryption_key]
+    #[arg(long, env = "PYAIRTABLE_ENCRYPTION_KEY", value_name = "BASE64", hide_env_values = true, global = true)]
+    pub encryption_key: Option<String>,
+}
+
+impl Settings {
+    /// Keeps every setting given here, and takes the rest from `lower`.
+    pub fn or(self, lower: Settings) -> Settings {
+        Settings {
+            bind: self.bind.or(lower.bind),
+            public_url: self.public_url.or(lower.public_url),
+            data_dir: self.data_dir.or(lower.data_dir),
+            database_url: self.database_url.or(lower.database_url),
+            site_root: self.site_root.or(lower.site_root),
+            log_format: self.log_format.or(lower.log_format),
+            log: self.log.or(lower.log),
+            jwt_secret: self.jwt_secret.or(lower.jwt_secret),
+            encryption_key: self.encryption_key.or(lower.encryption_key),
+        }
+    }
+
+    /// Reads a TOML configuration file.
+    ///
+    /// # Errors
+    /// `File` when it can't be read or has an unknown key or a wrong type.
+    pub fn from_file(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+            path: path.to_owned(),
+            problem: e.to_string(),
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::File {
+            path: path.to_owned(),
+            problem: e.message().to_owned(),
+        })
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Validated configuration, with every default applied.
+pub struct Config {
+    pub bind: SocketAddr,
+    pub public_url: Url,
+    pub data_dir: PathBuf,
+    /// May hold a password: never logged.
+    pub database_url: SecretString,
+    pub site_root: PathBuf,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    jwt_secret: Option<SecretString>,
+    encryption_key: Option<SecretBox<[u8; 32]>>,
+}
+
+/// Secrets the server needs; generated into the data directory when not configured.
+pub struct Secrets {
+    pub jwt_secret: SecretString,
+    pub encryption_key: SecretBox<[u8; 32]>,
+}
+
+/// What is wrong with the configuration, and how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{setting} is {value:?}, {problem}.\n  Fix: {fix}")]
+    Invalid {
+        setting: &'static str,
+        value: String,
+        problem: &'static str,
+        fix: &'static str,
+    },
+    #[error("{setting}: {problem}")]
+    Secret {
+        setting: &'static str,
+        #[source]
+        problem: SecretError,
+    },
+    #[error("the configuration file {path} can't be used: {problem}")]
+    File { path: PathBuf, problem: String },
+}
+
+impl Config {
+    /// Reads the configuration file, if any, beneath `settings`, then validates and applies defaults.
+    ///
+    /// An explicit `config_file` must exist; the default `pyairtable.toml` is optional.
+    ///
+    /// # Errors
+    /// A `ConfigError` naming the setting, what is wrong, and the fix.
+    pub fn load(settings: Settings, config_file: Option<&Path>) -> Result<Config, ConfigError> {
+        let file = match config_file {
+            Some(path) => Settings::from_file(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                Settings::from_file(Path::new(DEFAULT_CONFIG_FILE))?
+            }
+            None => Settings::default(),
+        };
+        Config::from_settings(settings.or(file))
+    }
+
+    /// Validates settings and applies defaults, without touching the file system.
+    ///
+    /// # Errors
+    /// A `ConfigError` naming the first setting that is wrong.
+    pub fn from_settings(s: Settings) -> Result<Config, ConfigError> {
+        let bind_text = s.bind.unwrap_or_else(|| "127.0.0.1:8000".into());
+        let bind: SocketAddr = bind_text.parse().map_err(|_| ConfigError::Invalid {
+            setting: "PYAIRTABLE_BIND",
+            value: bind_text.clone(),
+            problem: "which is not an IP address and port",
+            fix: "use a value such as 127.0.0.1:8000, or 0.0.0.0:8000 to listen on every interface",
+        })?;
+
+        let public_text = s.public_url.unwrap_or_else(|| format!("http://{bind}"));
+        let public_url = Url::parse(&public_text)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            .ok_or(ConfigError::Invalid {
+                setting: "PYAIRTABLE_PUBLIC_URL",
+                value: public_text,
+                problem: "which is not an http:// or https:// URL",
+                fix: "use the address people type to reach this server, such as https://airtable.example.com",
+            })?;
+
+        let data_dir = s.data_dir.unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = s
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("pyairtable.db").display()));
+        if backend::db::Dialect::of_url(&database_url).is_err() {
+            return Err(ConfigError::Invalid {
+                setting: "DATABASE_URL",
+                value: redact_password(&database_url),
+                problem: "which is neither a SQLite nor a PostgreSQL URL",
+                fix: "use sqlite://./data/pyairtable.db, or postgres://user:password@host:5432/database",
+            });
+        }
+
+        let log_format = match s.log_format.as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(ConfigError::Invalid {
+                    setting: "PYAIRTABLE_LOG_FORMAT",
+                    value: other.into(),
+                    problem: "which is not a known log format",
+                    fix: "use text or json",
+                });
+            }
+        };
+        let log_filter = s.log.unwrap_or_else(|| "info".into());
+        if EnvFilter::try_new(&log_filter).is_err() {
+            return Err(ConfigError::Invalid {
+                setting: "PYAIRTABLE_LOG",
+                value: log_filter,
+                problem: "which is not a valid log filter",
+                fix: "use a level such as info or debug, or per-module levels such as info,server=debug",
+            });
+        }
+
+        let jwt_secret = match s.jwt_secret {
+            Some(secret) if secret.trim().len() < 32 => {
+                return Err(ConfigError::Invalid {
+                    setting: "PYAIRTABLE_JWT_SECRET",
+                    value: "(hidden)".into(),
+                    problem: "shorter than 32 characters",
+                    fix: "use a long random value such as the output of `openssl rand -base64 32`, or unset it to have one generated",
+                });
+            }
+            other => other.map(SecretString::from),
+        };
+        let encryption_key = s
+            .encryption_key
+            .map(|text| secrets::decode_key(&text, "the encryption key"))
+            .transpose()
+            .map_err(|problem| ConfigError::Secret { setting: "PYAIRTABLE_ENCRYPTION_KEY", problem })?;
+
+        Ok(Config {
+            bind,
+            public_url,
+            database_url: SecretString::from(database_url),
+            site_root: s.site_root.unwrap_or_else(|| PathBuf::from("target/site")),
+            data_dir,
+            log_format,
+            log_filter,
+            jwt_secret,
+            encryption_key,
+        })
+    }
+
+    /// Whether the public URL is https, so that cookies must be `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// Returns the configured secrets, generating each missing one into the data directory.
+    ///
+    /// # Errors
+    /// `Secret` when a secret file can't be read or created.
+    pub fn secrets(&self) -> Result<Secrets, ConfigError> {
+        let jwt_secret = match &self.jwt_secret {
+            Some(secret) => secret.clone(),
+            None => secrets::load_or_create(&self.data_dir.join("jwt_secret"))
+                .map_err(|problem| ConfigError::Secret { setting: "PYAIRTABLE_JWT_SECRET", problem })?,
+        };
+        let encryption_key = match &self.encryption_key {
+            Some(key) => SecretBox::new(Box::new(*key.expose_secret())),
+            None => {
+                let setting = "PYAIRTABLE_ENCRYPTION_KEY";
+                let stored = secrets::load_or_create(&self.data_dir.join("encryption_key"))
+                    .map_err(|problem| ConfigError::Secret { setting, problem })?;
+                secrets::decode_key(stored.expose_secret(), "the stored encryption key")
+                    .map_err(|problem| ConfigError::Secret { setting, problem })?
+            }
+        };
+        Ok(Secrets { jwt_secret, encryption_key })
+    }
+}
+
+/// Hides the password of a URL before it is shown in an error.
+fn redact_password(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("****"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings::default()
+    }
+
+    #[test]
+    fn defaults_listen_on_localhost_8000_with_sqlite_in_data() {
+        let config = Config::from_settings(settings()).unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8000");
+        assert_eq!(config.public_url.as_str(), "http://127.0.0.1:8000/");
+        assert_eq!(config.database_url.expose_secret(), "sqlite://./data/pyairtable.db");
+        assert_eq!(config.log_format, LogFormat::Text);
+        assert!(!config.is_https());
+    }
+
+    #[test]
+    fn a_bad_bind_address_names_the_setting_and_the_fix() {
+        let err = Config::from_settings(Settings { bind: Some("localhost".into()), ..settings() })
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("PYAIRTABLE_BIND"), "{err}");
+        assert!(err.contains("Fix: use a value such as 127.0.0.1:8000"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_log_format_is_refused() {
+        let result = Config::from_settings(Settings { log_format: Some("xml".into()), ..settings() });
+        assert!(matches!(result, Err(ConfigError::Invalid { setting: "PYAIRTABLE_LOG_FORMAT", .. })));
+    }
+
+    #[test]
+    fn a_database_password_never_appears_in_an_error() {
+        let err = Config::from_settings(Settings {
+            database_url: Some("mysql://root:hunter2@db/app".into()),
+            ..settings()
+        })
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.contains("DATABASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn an_https_public_url_means_secure_cookies() {
+        let config = Config::from_settings(Settings {
+            public_url: Some("https://airtable.example.com".into()),
+            ..settings()
+        })
+        .unwrap();
+        assert!(config.is_https());
+    }
+
+    #[test]
+    fn a_short_jwt_secret_is_refused_without_echoing_it() {
+        let err = Config::from_settings(Settings { jwt_secret: Some("short-secret".into()), ..settings() })
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("PYAIRTABLE_JWT_SECRET") && !err.contains("short-secret"), "{err}");
+    }
+
+    #[test]
+    fn the_command_line_wins_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pyairtable.toml");
+        std::fs::write(&path, "bind = \"127.0.0.1:9000\"\nlog_format = \"json\"\n").unwrap();
+        let config = Config::load(Settings { bind: Some("127.0.0.1:7000".into()), ..settings() }, Some(&path)).unwrap();
+        assert_eq!(config.bind.port(), 7000);
+        assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pyairtable.toml");
+        std::fs::write(&path, "bnd = \"127.0.0.1:9000\"\n").unwrap();
+        let err = Config::load(settings(), Some(&path)).err().unwrap().to_string();
+        assert!(err.contains("bnd"), "{err}");
+    }
+
+    #[test]
+    fn missing_secrets_are_generated_and_kept_in_the_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_settings(Settings { data_dir: Some(dir.path().into()), ..settings() }).unwrap();
+        let first = config.secrets().unwrap();
+        let again = config.secrets().unwrap();
+        assert_eq!(first.jwt_secret.expose_secret(), again.jwt_secret.expose_secret());
+        assert_eq!(first.encryption_key.expose_secret(), again.encryption_key.expose_secret());
+        assert!(dir.path().join("jwt_secret").exists() && dir.path().join("encryption_key").exists());
+    }
+}

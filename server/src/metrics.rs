@@ -1,0 +1,153 @@
+//! Prometheus metrics: requests by route and status, their latency, and process memory.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// The label set of one request series. `route` is the matched pattern, never the raw path,
+/// so that typos and IDs can't create unbounded series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    route: String,
+    status: u16,
+}
+
+/// The metrics registry and the series the server keeps up to date.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RequestLabels, Histogram>,
+    resident_memory: Gauge,
+    virtual_memory: Gauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        // 1 ms to about 16 s, doubling.
+        let durations = Family::<RequestLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.001, 2.0, 15))
+        });
+        let resident_memory = Gauge::default();
+        let virtual_memory = Gauge::default();
+        registry.register("http_requests", "HTTP requests answered", requests.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request, to the response head",
+            durations.clone(),
+        );
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident memory of this process",
+            resident_memory.clone(),
+        );
+        registry.register(
+            "process_virtual_memory_bytes",
+            "Virtual memory of this process",
+            virtual_memory.clone(),
+        );
+        Self { inner: Arc::new(Inner { registry, requests, durations, resident_memory, virtual_memory }) }
+    }
+
+    fn observe(&self, labels: RequestLabels, seconds: f64) {
+        self.inner.requests.get_or_create(&labels).inc();
+        self.inner.durations.get_or_create(&labels).observe(seconds);
+    }
+
+    /// The exposition in OpenMetrics text format, with memory read afresh.
+    pub fn render(&self) -> String {
+        if let Some(usage) = memory_stats::memory_stats() {
+            self.inner.resident_memory.set(i64::try_from(usage.physical_mem).unwrap_or(i64::MAX));
+            self.inner.virtual_memory.set(i64::try_from(usage.virtual_mem).unwrap_or(i64::MAX));
+        }
+        let mut text = String::new();
+        // Writing into a String can't fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.inner.registry);
+        text
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Middleware that counts and times every request.
+pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        // Static files and the 404 page are served by the fallback.
+        .map_or_else(|| "fallback".to_owned(), |p| p.as_str().to_owned());
+    let method = method_label(request.method());
+    let start = Instant::now();
+    let response = next.run(request).await;
+    let labels = RequestLabels { method, route, status: response.status().as_u16() };
+    metrics.observe(labels, start.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`.
+pub async fn serve(State(metrics): State<Metrics>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        metrics.render(),
+    )
+}
+
+/// Methods the server answers keep their name; invented ones share one label.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_observed_request_appears_in_the_exposition() {
+        let metrics = Metrics::new();
+        let labels = RequestLabels { method: "GET", route: "/api/health".into(), status: 200 };
+        metrics.observe(labels.clone(), 0.003);
+        metrics.observe(labels, 0.004);
+        let text = metrics.render();
+        assert!(
+            text.contains(r#"http_requests_total{method="GET",route="/api/health",status="200"} 2"#),
+            "{text}"
+        );
+        assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    }
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
+        assert_eq!(method_label(&Method::GET), "GET");
+    }
+}

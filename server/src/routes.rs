@@ -1,0 +1,74 @@
+//! The HTTP router: operational endpoints, the Leptos app and its server functions, and the
+//! middleware every request passes through.
+
+use axum::Router;
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, middleware};
+use backend::Services;
+use backend::model::health::HealthStatus;
+use leptos::prelude::{LeptosOptions, provide_context};
+use leptos_axum::{LeptosRoutes, generate_route_list};
+
+use crate::metrics::{self, Metrics};
+
+mod request_id;
+
+/// What handlers reach through `State`.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub services: Services,
+    pub metrics: Metrics,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for Services {
+    fn from_ref(state: &AppState) -> Self {
+        state.services.clone()
+    }
+}
+
+impl FromRef<AppState> for Metrics {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
+
+/// Builds the whole router over `state`.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let context = {
+        let services = state.services.clone();
+        move || provide_context(services.clone())
+    };
+    let shell = {
+        let options = state.leptos_options.clone();
+        move || app::shell(options.clone())
+    };
+    let router = Router::new()
+        .route("/api/health", get(health))
+        .route("/metrics", get(metrics::serve))
+        .leptos_routes_with_context(&state, routes, context.clone(), shell)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, app::shell))
+        .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
+        .with_state(state);
+    request_id::wrap(router)
+}
+
+/// `GET /api/health`: every check, with 503 when the service can't do its job.
+async fn health(State(services): State<Services>) -> impl IntoResponse {
+    let report = services.health.report().await;
+    let code = match report.status {
+        HealthStatus::Unhealthy => StatusCode::SERVICE_UNAVAILABLE,
+        HealthStatus::Healthy | HealthStatus::Degraded => StatusCode::OK,
+    };
+    (code, Json(report))
+}

@@ -1,0 +1,124 @@
+//! Startup: open and migrate the database, wire the services, bind, and serve until shut down.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use backend::Services;
+use backend::db::Db;
+use leptos::prelude::LeptosOptions;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::routes::{self, AppState};
+
+/// A server that is bound to its port and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    services: Services,
+}
+
+impl Application {
+    /// Opens and migrates the database, generates missing secrets, and binds the listener.
+    ///
+    /// # Errors
+    /// When the database can't be opened or migrated, or the address can't be bound.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        // Generated now, on first run, so they are the same for every later start.
+        config.secrets()?;
+        let db = open_database(config).await?;
+        db.record_start(backend::VERSION, now_ms()).await.context("could not record this start in the database")?;
+        let services = Services::new(db);
+
+        let listener = TcpListener::bind(config.bind).await.with_context(|| {
+            format!(
+                "could not listen on {}: another program may be using it; set PYAIRTABLE_BIND to a free address",
+                config.bind
+            )
+        })?;
+        let local_addr = listener.local_addr()?;
+        let state = AppState {
+            leptos_options: leptos_options(config, local_addr),
+            services: services.clone(),
+            metrics: Metrics::new(),
+        };
+        Ok(Self { listener, router: routes::router(state), services })
+    }
+
+    /// The address actually bound: tests bind port 0 and read the port here.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    ///
+    /// # Errors
+    /// When accepting connections fails.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        tracing::info!(address = %self.local_addr(), "listening");
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await?;
+        self.services.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Connects to the configured database and applies pending migrations.
+///
+/// # Errors
+/// When the database can't be reached or a migration fails.
+pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(config.database_url.expose_secret())
+        .await
+        .context("check DATABASE_URL, and that the database server is running")?;
+    let applied = db.migrate().await?;
+    tracing::info!(database = db.dialect().name(), applied, "database ready");
+    Ok(db)
+}
+
+/// Leptos options built from our configuration rather than from cargo-leptos' environment,
+/// so the binary runs the same however it was started.
+fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("pyairtable")
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build()
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down; finishing requests in flight");
+}
+
+fn now_ms() -> i64 {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}

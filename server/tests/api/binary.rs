@@ -1,0 +1,131 @@
+//! The `pyairtable` binary as an operator runs it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use backend::db::Dialect;
+
+use crate::helpers::TestDatabase;
+
+const BIN: &str = env!("CARGO_BIN_EXE_pyairtable");
+
+/// The binary in an empty folder, with none of this machine's settings.
+fn pyairtable(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.env_clear().current_dir(dir);
+    command
+}
+
+#[test]
+fn help_documents_every_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = pyairtable(dir.path()).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    // Folded to single spaces, since clap wraps long lines.
+    let help = String::from_utf8(output.stdout).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+    for variable in [
+        "PYAIRTABLE_CONFIG",
+        "PYAIRTABLE_BIND",
+        "PYAIRTABLE_PUBLIC_URL",
+        "PYAIRTABLE_DATA_DIR",
+        "DATABASE_URL",
+        "PYAIRTABLE_SITE_ROOT",
+        "PYAIRTABLE_LOG_FORMAT",
+        "PYAIRTABLE_LOG",
+        "PYAIRTABLE_JWT_SECRET",
+        "PYAIRTABLE_ENCRYPTION_KEY",
+    ] {
+        let shown = help.contains(&format!("[env: {variable}=")) || help.contains(&format!("[env: {variable}]"));
+        assert!(shown, "--help does not mention {variable}:\n{help}");
+    }
+    assert!(help.contains("serve") && help.contains("migrate"), "{help}");
+}
+
+#[test]
+fn version_prints_the_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = pyairtable(dir.path()).arg("--version").output().unwrap();
+    assert_eq!(String::from_utf8(output.stdout).unwrap().trim(), format!("pyairtable {}", backend::VERSION));
+}
+
+#[test]
+fn invalid_configuration_explains_the_fix_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = pyairtable(dir.path()).env("PYAIRTABLE_BIND", "everywhere").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("PYAIRTABLE_BIND") && stderr.contains("Fix:"), "{stderr}");
+}
+
+#[test]
+fn a_bad_key_in_pyairtable_toml_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pyairtable.toml"), "port = 80\n").unwrap();
+    let output = pyairtable(dir.path()).arg("migrate").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8(output.stderr).unwrap().contains("port"));
+}
+
+#[tokio::test]
+async fn migrate_applies_the_migrations_to_postgres_and_exits() {
+    let db = TestDatabase::new(Dialect::Postgres).await;
+    let dir = db.dir();
+    let status = pyairtable(&dir).arg("migrate").env("DATABASE_URL", &db.url).status().unwrap();
+    assert!(status.success());
+    let migrated = backend::db::Db::connect(&db.url).await.unwrap();
+    assert_eq!(migrated.applied_migrations().await.unwrap(), migrated.known_migrations());
+    migrated.close().await;
+}
+
+#[tokio::test]
+async fn serve_logs_json_with_request_ids_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = pyairtable(dir.path())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("PYAIRTABLE_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next().expect("the server logs that it listens").unwrap();
+        let entry: serde_json::Value = serde_json::from_str(&line).expect("every log line is JSON");
+        if entry["message"] == "listening" {
+            break entry["address"].as_str().unwrap().to_owned();
+        }
+    };
+
+    let response = reqwest::Client::new()
+        .get(format!("http://{address}/api/health"))
+        .header("x-request-id", "from-the-test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
+
+    let log: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(
+        log.iter().any(|l| l.contains("\"request_id\":\"from-the-test\"")),
+        "the request's log lines carry its ID:\n{}",
+        log.join("\n")
+    );
+    assert!(log.iter().any(|l| l.contains("\"message\":\"stopped\"")), "{}", log.join("\n"));
+
+    // The secrets were generated into the data folder, owner-only, and never logged.
+    for name in ["jwt_secret", "encryption_key"] {
+        let path = dir.path().join("data").join(name);
+        let secret = std::fs::read_to_string(&path).unwrap();
+        assert!(!log.iter().any(|l| l.contains(secret.trim())), "{name} appears in the log");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+    assert!(dir.path().join("data/pyairtable.db").exists());
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real app over HTTP on a random port, on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod binary;
+mod health;
+mod migrations;
+mod observability;
+mod pages;
