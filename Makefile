@@ -34,7 +34,7 @@ test-rust:
 
 # A debug build served on a free port, driven by Playwright in Debian's Chromium.
 test-browser:
-	cargo leptos build
+	cargo leptos build --frontend-only
 	cd end2end && PW_PORT=$$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})') \
 		npx playwright test
 

@@ -105,8 +105,9 @@ impl HealthCheck for DatabaseCheck {
             let known = db.known_migrations();
             match db.applied_migrations().await {
                 Ok(applied) if applied >= known => Finding::healthy(format!(
-                    "{}, {applied} migrations applied",
-                    db.dialect().name()
+                    "{}, {applied} migration{} applied",
+                    db.dialect().name(),
+                    if applied == 1 { "" } else { "s" }
                 )),
                 Ok(applied) => Finding::degraded(format!(
                     "{}, {applied} of {known} migrations applied: run `pyairtable migrate`",
