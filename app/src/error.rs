@@ -7,12 +7,49 @@ use serde::{Deserialize, Serialize};
 /// What a user, or a script calling the API, is told when a call fails.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum AppError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0} was not found.")]
     NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Too many attempts. Try again in {retry_after_s} seconds.")]
+    TooManyRequests { retry_after_s: u64 },
     #[error("Something went wrong on our side. Try again; if it keeps happening, check the server log.")]
     Internal,
     #[error("Could not reach the server: {0}")]
     Transport(String),
+}
+
+impl AppError {
+    /// The HTTP status a script sees for this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Invalid(_) => 400,
+            Self::Unauthorized(_) => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::Conflict(_) => 409,
+            Self::TooManyRequests { .. } => 429,
+            Self::Internal | Self::Transport(_) => 500,
+        }
+    }
+
+    /// Sets this error's status on the response being built, so scripts can branch on it.
+    #[cfg(feature = "ssr")]
+    pub fn with_status(self) -> Self {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
+            if let Self::TooManyRequests { retry_after_s } = &self {
+                response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(*retry_after_s));
+            }
+        }
+        self
+    }
 }
 
 impl FromServerFnError for AppError {
@@ -27,6 +64,24 @@ impl FromServerFnError for AppError {
 impl From<backend::db::DbError> for AppError {
     fn from(e: backend::db::DbError) -> Self {
         tracing::error!(error = %e, "database call failed");
-        Self::Internal
+        Self::Internal.with_status()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<backend::auth::AuthError> for AppError {
+    fn from(e: backend::auth::AuthError) -> Self {
+        use backend::auth::AuthError as E;
+        let message = e.to_string();
+        let mapped = match e {
+            E::InvalidEmail | E::WeakPassword(_) | E::Invalid(_) => Self::Invalid(message),
+            E::BadCredentials | E::InvalidToken => Self::Unauthorized(message),
+            E::Disabled => Self::Forbidden(message),
+            E::EmailTaken => Self::Conflict(message),
+            E::Throttled { retry_after_s } => Self::TooManyRequests { retry_after_s },
+            E::NotFound(what) => Self::NotFound(what.to_owned()),
+            E::Db(db) => return db.into(),
+        };
+        mapped.with_status()
     }
 }

@@ -1,5 +1,8 @@
 //! PyAirtable's user interface: the app shell, the pages, and their server functions.
 
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod auth;
 pub mod components;
 pub mod error;
 pub mod pages;
@@ -12,6 +15,7 @@ use leptos_router::path;
 use crate::components::layout::Layout;
 use crate::pages::home::HomePage;
 use crate::pages::not_found::NotFound;
+use crate::pages::session::{LoginPage, RegisterPage};
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -45,6 +49,8 @@ pub fn App() -> impl IntoView {
             <Layout>
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=HomePage />
+                    <Route path=path!("login") view=LoginPage />
+                    <Route path=path!("register") view=RegisterPage />
                 </Routes>
             </Layout>
         </Router>

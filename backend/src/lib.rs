@@ -5,6 +5,10 @@
 pub mod model;
 
 #[cfg(feature = "server")]
+pub mod auth;
+#[cfg(feature = "server")]
+pub mod clock;
+#[cfg(feature = "server")]
 pub mod db;
 #[cfg(feature = "server")]
 pub mod health;

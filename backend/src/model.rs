@@ -1,3 +1,4 @@
 //! Serde types that cross the wire between the server and the browser; also built for wasm.
 
+pub mod auth;
 pub mod health;

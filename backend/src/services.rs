@@ -1,5 +1,8 @@
 //! The services every request handler and server function reaches through context.
 
+use secrecy::SecretString;
+
+use crate::auth::Auth;
 use crate::db::Db;
 use crate::health::{DatabaseCheck, Health};
 
@@ -8,12 +11,14 @@ use crate::health::{DatabaseCheck, Health};
 pub struct Services {
     pub db: Db,
     pub health: Health,
+    pub auth: Auth,
 }
 
 impl Services {
     /// Wires the services over an open, migrated database.
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, jwt_secret: &SecretString) -> Self {
         let health = Health::new().with_check(DatabaseCheck(db.clone()));
-        Self { db, health }
+        let auth = Auth::new(db.clone(), jwt_secret);
+        Self { db, health, auth }
     }
 }

@@ -12,8 +12,16 @@ use backend::model::health::HealthStatus;
 use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 
+use backend::auth::Auth;
+use backend::auth::session_store::DbSessionStore;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::cookie::time::Duration;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use url::Url;
+
 use crate::metrics::{self, Metrics};
 
+mod identity;
 mod request_id;
 
 /// What handlers reach through `State`.
@@ -22,6 +30,9 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub services: Services,
     pub metrics: Metrics,
+    /// Whether the public URL is https, so session cookies must be `Secure`.
+    pub secure_cookies: bool,
+    pub public_url: Url,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -33,6 +44,18 @@ impl FromRef<AppState> for LeptosOptions {
 impl FromRef<AppState> for Services {
     fn from_ref(state: &AppState) -> Self {
         state.services.clone()
+    }
+}
+
+impl FromRef<AppState> for Auth {
+    fn from_ref(state: &AppState) -> Self {
+        state.services.auth.clone()
+    }
+}
+
+impl FromRef<AppState> for Url {
+    fn from_ref(state: &AppState) -> Self {
+        state.public_url.clone()
     }
 }
 
@@ -58,9 +81,22 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::serve))
         .leptos_routes_with_context(&state, routes, context.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, app::shell))
+        .layer(middleware::from_fn_with_state(state.clone(), identity::identify))
+        .layer(session_layer(&state))
+        .layer(middleware::from_fn_with_state(state.public_url.clone(), identity::same_origin_for_cookies))
         .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .with_state(state);
     request_id::wrap(router)
+}
+
+/// Browser sessions: HttpOnly, SameSite=Lax, Secure behind https, ending after a week unused.
+fn session_layer(state: &AppState) -> SessionManagerLayer<DbSessionStore> {
+    SessionManagerLayer::new(state.services.auth.sessions.clone())
+        .with_name("pyairtable_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(Duration::days(7)))
 }
 
 /// `GET /api/health`: every check, with 503 when the service can't do its job.

@@ -2,14 +2,17 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context;
 use backend::Services;
+use backend::auth::session_store::DbSessionStore;
+use backend::clock::now_ms;
 use backend::db::Db;
 use leptos::prelude::LeptosOptions;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
+use tower_sessions::ExpiredDeletion;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -28,11 +31,12 @@ impl Application {
     /// # Errors
     /// When the database can't be opened or migrated, or the address can't be bound.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        // Generated now, on first run, so they are the same for every later start.
-        config.secrets()?;
+        // Generated on first run, then read back on every later start.
+        let secrets = config.secrets()?;
         let db = open_database(config).await?;
         db.record_start(backend::VERSION, now_ms()).await.context("could not record this start in the database")?;
-        let services = Services::new(db);
+        let services = Services::new(db, &secrets.jwt_secret);
+        spawn_session_cleanup(services.auth.sessions.clone());
 
         let listener = TcpListener::bind(config.bind).await.with_context(|| {
             format!(
@@ -45,6 +49,8 @@ impl Application {
             leptos_options: leptos_options(config, local_addr),
             services: services.clone(),
             metrics: Metrics::new(),
+            secure_cookies: config.is_https(),
+            public_url: config.public_url.clone(),
         };
         Ok(Self { listener, router: routes::router(state), services })
     }
@@ -64,7 +70,7 @@ impl Application {
     /// When accepting connections fails.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(address = %self.local_addr(), "listening");
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await?;
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await?;
         self.services.db.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -118,7 +124,15 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down; finishing requests in flight");
 }
 
-fn now_ms() -> i64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+/// Deletes expired browser sessions every ten minutes, for as long as the process runs.
+fn spawn_session_cleanup(store: DbSessionStore) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+        }
+    });
 }

@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
+use crate::pages::session::AccountMenu;
+
 /// Wraps every page. The navigation lists only pages that exist.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
@@ -18,6 +20,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <NavLink href="/" label="Home" />
                 </ul>
             </nav>
+            <AccountMenu />
         </header>
         <main id="main" class="site-main">{children()}</main>
         <footer class="site-footer">

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod auth;
 mod binary;
 mod health;
 mod migrations;

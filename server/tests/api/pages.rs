@@ -11,7 +11,8 @@ async fn the_home_page_is_rendered_on_the_server(app: TestApp) {
     assert!(html.contains("An AI workspace for your Airtable bases"), "{html}");
     assert!(html.contains("/pkg/pyairtable.js"), "the page loads the hydration script");
     // The health card is rendered on the server with real data, not a placeholder.
-    assert!(html.contains(&format!("{}, 1 migration applied", app.db.dialect.name())), "{html}");
+    let detail = format!("{}, {} migrations applied", app.db.dialect.name(), app.services.db.known_migrations());
+    assert!(html.contains(&detail), "{html}");
 }
 
 async fn an_unknown_address_gets_the_404_page(app: TestApp) {

@@ -1,0 +1,188 @@
+//! Signing in and out in the browser: the log-in and registration pages, log-out, and the
+//! signed-in user shown in the header.
+
+use backend::model::auth::UserView;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::error::AppError;
+
+/// Logs in with an email and password, starts a browser session, and goes to `next`.
+#[server(prefix = "/api", endpoint = "session/login")]
+pub async fn log_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    let services = crate::auth::services();
+    let user = services.auth.login(&email, &password, crate::auth::client_ip()).await?;
+    ssr::start_session(&user).await?;
+    leptos_axum::redirect(&safe_next(next.as_deref()));
+    Ok(())
+}
+
+/// Creates an account (the first one is the admin), signs it in, and goes to `next`.
+#[server(prefix = "/api", endpoint = "session/register")]
+pub async fn register(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    let services = crate::auth::services();
+    let user = services.auth.users.create(&email, &password, false).await?;
+    ssr::start_session(&user).await?;
+    leptos_axum::redirect(&safe_next(next.as_deref()));
+    Ok(())
+}
+
+/// Ends this browser's session.
+#[server(prefix = "/api", endpoint = "session/logout")]
+pub async fn log_out() -> Result<(), AppError> {
+    let session = ssr::session().await?;
+    session.flush().await.map_err(|e| {
+        tracing::error!(error = %e, "could not end a session");
+        AppError::Internal
+    })?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// The signed-in user, or `None`.
+#[server(prefix = "/api", endpoint = "session/me")]
+pub async fn current_user() -> Result<Option<UserView>, AppError> {
+    Ok(crate::auth::signed_in().map(|p| p.user.view()))
+}
+
+/// Only local paths are followed after signing in, so a crafted link can't send people elsewhere.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use backend::auth::User;
+    use backend::auth::session_store::{USER_AGENT_KEY, USER_ID_KEY};
+    use tower_sessions::Session;
+
+    use crate::error::AppError;
+
+    pub async fn session() -> Result<Session, AppError> {
+        leptos_axum::extract::<Session>().await.map_err(|e| {
+            tracing::error!(error = %e, "the session layer is missing");
+            AppError::Internal
+        })
+    }
+
+    /// A fresh session ID at sign-in, so an ID planted before it is worthless.
+    pub async fn start_session(user: &User) -> Result<(), AppError> {
+        let session = session().await?;
+        let user_agent = leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|p| p.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned))
+            .unwrap_or_default();
+        let store = async {
+            session.cycle_id().await?;
+            session.insert(USER_ID_KEY, user.id.to_string()).await?;
+            session.insert(USER_AGENT_KEY, user_agent).await
+        };
+        store.await.map_err(|e| {
+            tracing::error!(error = %e, "could not start a session");
+            AppError::Internal
+        })
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = ServerAction::<LogIn>::new();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    view! {
+        <Title text="Log in" />
+        <section class="page narrow auth-page">
+            <h1>"Log in"</h1>
+            <ActionForm action attr:class="form">
+                <input type="hidden" name="next" prop:value=next />
+                <label>"Email" <input type="email" name="email" autocomplete="email" required /></label>
+                <label>"Password" <input type="password" name="password" autocomplete="current-password" required /></label>
+                <FormError value=action.value() />
+                <button type="submit" class="button" disabled=action.pending()>"Log in"</button>
+            </ActionForm>
+            <p class="muted">"No account yet? " <a href="/register">"Register"</a></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let action = ServerAction::<Register>::new();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    view! {
+        <Title text="Register" />
+        <section class="page narrow auth-page">
+            <h1>"Create your account"</h1>
+            <p class="muted">"The first account on a new server becomes its administrator."</p>
+            <ActionForm action attr:class="form">
+                <input type="hidden" name="next" prop:value=next />
+                <label>"Email" <input type="email" name="email" autocomplete="email" required /></label>
+                <label>
+                    "Password"
+                    <input type="password" name="password" autocomplete="new-password" minlength="10" required aria-describedby="password-rule" />
+                    <span id="password-rule" class="hint">"At least 10 characters, and not your email address."</span>
+                </label>
+                <FormError value=action.value() />
+                <button type="submit" class="button" disabled=action.pending()>"Create account"</button>
+            </ActionForm>
+            <p class="muted">"Already registered? " <a href="/login">"Log in"</a></p>
+        </section>
+    }
+}
+
+/// The server's answer to a form, when it is an error, read out to screen readers.
+#[component]
+fn FormError(#[prop(into)] value: Signal<Option<Result<(), AppError>>>) -> impl IntoView {
+    move || {
+        value.get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
+    }
+}
+
+/// The header's account corner: log-in links, or the user and a log-out button.
+#[component]
+pub fn AccountMenu() -> impl IntoView {
+    let logout = ServerAction::<LogOut>::new();
+    let user = Resource::new(move || logout.version().get(), |_| current_user());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(user)) => view! {
+                        <div class="account">
+                            <span class="account-email">{user.email}</span>
+                            <ActionForm action=logout attr:class="inline-form">
+                                <button type="submit" class="button secondary small">"Log out"</button>
+                            </ActionForm>
+                        </div>
+                    }
+                    .into_any(),
+                    _ => view! {
+                        <div class="account">
+                            <a href="/login">"Log in"</a>
+                            <a href="/register" class="button small">"Register"</a>
+                        </div>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_are_followed_after_signing_in() {
+        assert_eq!(safe_next(Some("/settings?tab=keys")), "/settings?tab=keys");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

@@ -1,0 +1,72 @@
+//! Account types that cross the wire: the signed-in user, API keys and token pairs.
+
+use serde::{Deserialize, Serialize};
+
+/// A user as the UI and the API show them; never carries a password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub created_ms: i64,
+}
+
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Only tools and calls that change nothing.
+    Read,
+    /// Everything the key's owner can do.
+    Write,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+        }
+    }
+
+    /// Reads `read` or `write`, as typed by a user or stored in the database.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "read" => Some(Self::Read),
+            "write" => Some(Self::Write),
+            _ => None,
+        }
+    }
+}
+
+/// An API key as listed: everything but the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub scope: Scope,
+    pub created_ms: i64,
+    pub last_used_ms: Option<i64>,
+}
+
+/// A newly created API key: the only time `key` is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewApiKey {
+    pub id: String,
+    pub key: String,
+    pub prefix: String,
+    pub scope: Scope,
+}
+
+/// The answer to `POST /api/auth/token` and `/api/auth/refresh`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}

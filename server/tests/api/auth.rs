@@ -1,0 +1,207 @@
+//! Accounts over the HTTP API: tokens, refresh rotation, API keys, throttling, isolation, CSRF.
+
+use backend::model::auth::{ApiKeyInfo, NewApiKey, TokenPair};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{TestApp, on_both_databases};
+
+const PASSWORD: &str = "correct horse battery";
+
+on_both_databases!(
+    a_wrong_password_gets_401_without_saying_which_part_was_wrong,
+    repeated_failures_are_throttled_with_429,
+    a_tampered_or_expired_access_token_gets_401,
+    reusing_a_rotated_refresh_token_revokes_the_family,
+    an_api_key_works_until_revoked_and_a_read_key_can_not_write,
+    one_user_can_not_touch_another_users_keys,
+    a_disabled_user_is_locked_out_at_once,
+    cookie_mutations_from_another_origin_are_refused,
+);
+
+impl TestApp {
+    async fn post_json(&self, path: &str, bearer: Option<&str>, body: serde_json::Value) -> reqwest::Response {
+        let mut request = self.client.post(self.url(path)).json(&body);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("the request is answered")
+    }
+
+    async fn user(&self, email: &str) -> backend::auth::User {
+        self.services.auth.users.create(email, PASSWORD, false).await.unwrap()
+    }
+
+    async fn tokens(&self, email: &str) -> TokenPair {
+        let response = self.post_json("/api/auth/token", None, json!({"email": email, "password": PASSWORD})).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+}
+
+async fn a_wrong_password_gets_401_without_saying_which_part_was_wrong(app: TestApp) {
+    app.user("ada@example.com").await;
+    let wrong_password = app
+        .post_json("/api/auth/token", None, json!({"email": "ada@example.com", "password": "not the password"}))
+        .await;
+    assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
+    let unknown_email = app
+        .post_json("/api/auth/token", None, json!({"email": "nobody@example.com", "password": PASSWORD}))
+        .await;
+    assert_eq!(unknown_email.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong_password.text().await.unwrap(), unknown_email.text().await.unwrap());
+
+    let pair = app.tokens("ada@example.com").await;
+    assert_eq!(pair.token_type, "Bearer");
+    assert_eq!(pair.expires_in, 900);
+}
+
+async fn repeated_failures_are_throttled_with_429(app: TestApp) {
+    app.user("ada@example.com").await;
+    let attempt = |password: &'static str| {
+        app.post_json("/api/auth/token", None, json!({"email": "ada@example.com", "password": password}))
+    };
+    for _ in 0..4 {
+        assert_eq!(attempt("not the password").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let throttled = attempt(PASSWORD).await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(throttled.headers().contains_key("retry-after"));
+    let body = throttled.text().await.unwrap();
+    assert!(body.contains("retry_after_s"), "{body}");
+}
+
+async fn a_tampered_or_expired_access_token_gets_401(app: TestApp) {
+    let user = app.user("ada@example.com").await;
+    let pair = app.tokens("ada@example.com").await;
+    let ok = app.post_json("/api/keys/list", Some(&pair.access_token), json!({})).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+
+    let mut tampered = pair.access_token.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let refused = app.post_json("/api/keys/list", Some(&tampered), json!({})).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+
+    let secret = std::fs::read_to_string(app.db.dir().join("jwt_secret")).unwrap();
+    let long_ago = jsonwebtoken::get_current_timestamp() - 3600;
+    let expired = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({"sub": user.id.to_string(), "iat": long_ago - 900, "exp": long_ago, "typ": "access"}),
+        &jsonwebtoken::EncodingKey::from_secret(secret.trim().as_bytes()),
+    )
+    .unwrap();
+    let refused = app.post_json("/api/keys/list", Some(&expired), json!({})).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn reusing_a_rotated_refresh_token_revokes_the_family(app: TestApp) {
+    app.user("ada@example.com").await;
+    let first = app.tokens("ada@example.com").await;
+    let second = app.post_json("/api/auth/refresh", None, json!({"refresh_token": first.refresh_token})).await;
+    assert_eq!(second.status(), StatusCode::OK);
+    let second: TokenPair = second.json().await.unwrap();
+    assert_ne!(second.refresh_token, first.refresh_token);
+
+    let reuse = app.post_json("/api/auth/refresh", None, json!({"refresh_token": first.refresh_token})).await;
+    assert_eq!(reuse.status(), StatusCode::UNAUTHORIZED);
+    let after = app.post_json("/api/auth/refresh", None, json!({"refresh_token": second.refresh_token})).await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED, "the newer token of the family is revoked too");
+
+    let third = app.tokens("ada@example.com").await;
+    let logout = app.post_json("/api/auth/logout", None, json!({"refresh_token": third.refresh_token})).await;
+    assert_eq!(logout.status(), StatusCode::OK);
+    let revoked = app.post_json("/api/auth/refresh", None, json!({"refresh_token": third.refresh_token})).await;
+    assert_eq!(revoked.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn an_api_key_works_until_revoked_and_a_read_key_can_not_write(app: TestApp) {
+    app.user("ada@example.com").await;
+    let access = app.tokens("ada@example.com").await.access_token;
+    let created = app.post_json("/api/keys/create", Some(&access), json!({"name": "script", "scope": "read"})).await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let key: NewApiKey = created.json().await.unwrap();
+    assert!(key.key.starts_with("pyat_"));
+
+    let listed = app.post_json("/api/keys/list", Some(&key.key), json!({})).await;
+    assert_eq!(listed.status(), StatusCode::OK);
+    let listed: Vec<ApiKeyInfo> = listed.json().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].prefix, key.prefix);
+    assert!(!serde_json::to_string(&listed).unwrap().contains(&key.key), "a listing never shows the secret");
+
+    let write = app.post_json("/api/keys/create", Some(&key.key), json!({"name": "more", "scope": "write"})).await;
+    assert_eq!(write.status(), StatusCode::FORBIDDEN);
+
+    let revoked = app.post_json("/api/keys/revoke", Some(&access), json!({"id": key.id})).await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let after = app.post_json("/api/keys/list", Some(&key.key), json!({})).await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn one_user_can_not_touch_another_users_keys(app: TestApp) {
+    app.user("ada@example.com").await;
+    app.user("bob@example.com").await;
+    let ada = app.tokens("ada@example.com").await.access_token;
+    let bob = app.tokens("bob@example.com").await.access_token;
+    let key: NewApiKey = app
+        .post_json("/api/keys/create", Some(&ada), json!({"name": "ada's", "scope": "write"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let bobs: Vec<ApiKeyInfo> = app.post_json("/api/keys/list", Some(&bob), json!({})).await.json().await.unwrap();
+    assert!(bobs.is_empty());
+    let stolen = app.post_json("/api/keys/revoke", Some(&bob), json!({"id": key.id})).await;
+    assert_eq!(stolen.status(), StatusCode::NOT_FOUND);
+    let still: Vec<ApiKeyInfo> = app.post_json("/api/keys/list", Some(&ada), json!({})).await.json().await.unwrap();
+    assert_eq!(still.len(), 1);
+
+    let signed_out = app.post_json("/api/keys/list", None, json!({})).await;
+    assert_eq!(signed_out.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn a_disabled_user_is_locked_out_at_once(app: TestApp) {
+    let user = app.user("ada@example.com").await;
+    let pair = app.tokens("ada@example.com").await;
+    let key: NewApiKey = app
+        .post_json("/api/keys/create", Some(&pair.access_token), json!({"name": "k", "scope": "write"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.services.auth.users.set_disabled(&user.id, true).await.unwrap();
+    for credential in [&pair.access_token, &key.key] {
+        let refused = app.post_json("/api/keys/list", Some(credential), json!({})).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    }
+    let refresh = app.post_json("/api/auth/refresh", None, json!({"refresh_token": pair.refresh_token})).await;
+    assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED);
+    let login = app.post_json("/api/auth/token", None, json!({"email": "ada@example.com", "password": PASSWORD})).await;
+    assert_eq!(login.status(), StatusCode::FORBIDDEN);
+}
+
+async fn cookie_mutations_from_another_origin_are_refused(app: TestApp) {
+    let response = app
+        .client
+        .post(app.url("/api/keys/list"))
+        .header("cookie", "pyairtable_session=anything")
+        .header("origin", "https://evil.example")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let same_site = app
+        .client
+        .post(app.url("/api/keys/list"))
+        .header("cookie", "pyairtable_session=anything")
+        .header("origin", app.address.clone())
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same_site.status(), StatusCode::UNAUTHORIZED, "same origin passes the check, then needs a sign-in");
+}
