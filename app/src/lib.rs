@@ -15,7 +15,7 @@ use leptos_router::path;
 use crate::components::layout::Layout;
 use crate::pages::home::HomePage;
 use crate::pages::not_found::NotFound;
-use crate::pages::session::{LoginPage, RegisterPage};
+use crate::pages::session::{LoginPage, RegisterPage, SessionChanges};
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -42,6 +42,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    SessionChanges::provide();
     view! {
         <Stylesheet id="leptos" href="/pkg/pyairtable.css" />
         <Title formatter=|page: String| format!("{page} · PyAirtable") />

@@ -46,6 +46,30 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
     Ok(crate::auth::signed_in().map(|p| p.user.view()))
 }
 
+/// Counts sign-ins and sign-outs in this browser tab, so the header's account corner refetches.
+#[derive(Clone, Copy)]
+pub struct SessionChanges(RwSignal<u32>);
+
+impl SessionChanges {
+    pub fn provide() {
+        provide_context(Self(RwSignal::new(0)));
+    }
+
+    fn get() -> Self {
+        expect_context::<Self>()
+    }
+
+    /// Counts a change each time `action` completes.
+    fn follow<A: 'static + Send + Sync, T: 'static + Send + Sync>(action: Action<A, T>) {
+        let changes = Self::get().0;
+        Effect::new(move |_| {
+            if action.version().get() > 0 {
+                changes.update(|n| *n += 1);
+            }
+        });
+    }
+}
+
 /// Only local paths are followed after signing in, so a crafted link can't send people elsewhere.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
@@ -90,6 +114,7 @@ mod ssr {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<LogIn>::new();
+    SessionChanges::follow(action.into());
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     view! {
@@ -111,6 +136,7 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let action = ServerAction::<Register>::new();
+    SessionChanges::follow(action.into());
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     view! {
@@ -121,11 +147,13 @@ pub fn RegisterPage() -> impl IntoView {
             <ActionForm action attr:class="form">
                 <input type="hidden" name="next" prop:value=next />
                 <label>"Email" <input type="email" name="email" autocomplete="email" required /></label>
-                <label>
-                    "Password"
-                    <input type="password" name="password" autocomplete="new-password" minlength="10" required aria-describedby="password-rule" />
+                <div class="field">
+                    <label>
+                        "Password"
+                        <input type="password" name="password" autocomplete="new-password" minlength="10" required aria-describedby="password-rule" />
+                    </label>
                     <span id="password-rule" class="hint">"At least 10 characters, and not your email address."</span>
-                </label>
+                </div>
                 <FormError value=action.value() />
                 <button type="submit" class="button" disabled=action.pending()>"Create account"</button>
             </ActionForm>
@@ -146,7 +174,9 @@ fn FormError(#[prop(into)] value: Signal<Option<Result<(), AppError>>>) -> impl 
 #[component]
 pub fn AccountMenu() -> impl IntoView {
     let logout = ServerAction::<LogOut>::new();
-    let user = Resource::new(move || logout.version().get(), |_| current_user());
+    SessionChanges::follow(logout.into());
+    let changes = SessionChanges::get().0;
+    let user = Resource::new(move || changes.get(), |_| current_user());
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
