@@ -16,6 +16,7 @@ use crate::components::layout::Layout;
 use crate::pages::home::HomePage;
 use crate::pages::not_found::NotFound;
 use crate::pages::session::{LoginPage, RegisterPage, SessionChanges};
+use crate::pages::settings::SettingsPage;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -52,6 +53,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=HomePage />
                     <Route path=path!("login") view=LoginPage />
                     <Route path=path!("register") view=RegisterPage />
+                    <Route path=path!("settings") view=SettingsPage />
                 </Routes>
             </Layout>
         </Router>

@@ -204,6 +204,15 @@ fn prepare_sqlite_url(url: &str) -> Result<String, DbError> {
     })
 }
 
+/// A migrated SQLite database in a temporary folder, for unit tests; the folder must outlive it.
+#[cfg(test)]
+pub(crate) async fn migrated_test_db() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let db = Db::connect(&format!("sqlite://{}/test.db", dir.path().display())).await.expect("SQLite opens");
+    db.migrate().await.expect("the migrations apply");
+    (dir, db)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,12 +33,33 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Subcommand, Clone, Copy)]
+#[derive(Subcommand, Clone)]
 pub enum Command {
     /// Serve the web app and API, applying migrations first (the default)
     Serve,
     /// Apply database migrations, then exit
     Migrate,
+    /// Manage user accounts
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+}
+
+#[derive(Subcommand, Clone)]
+pub enum UserCommand {
+    /// Create an account (the first account of a server is always an admin)
+    Create {
+        /// The account's email address
+        #[arg(long)]
+        email: String,
+        /// At least 10 characters; prefer the environment variable, which process lists don't show
+        #[arg(long, env = "PYAIRTABLE_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Make the account an administrator
+        #[arg(long)]
+        admin: bool,
+    },
 }
 
 /// Parses the command line and runs the chosen command; returns the process exit code.
@@ -62,6 +83,9 @@ pub async fn run() -> ExitCode {
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&config).await,
         Command::Migrate => startup::open_database(&config).await.map(drop),
+        Command::User { action: UserCommand::Create { email, password, admin } } => {
+            create_user(&config, &email, &password, admin).await
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -70,6 +94,16 @@ pub async fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn create_user(config: &Config, email: &str, password: &str, admin: bool) -> anyhow::Result<()> {
+    let db = startup::open_database(config).await?;
+    let user = backend::auth::users::Users::new(db.clone()).create(email, password, admin).await;
+    db.close().await;
+    let user = user?;
+    let role = if user.is_admin { "administrator" } else { "user" };
+    println!("Created {role} {} (id {}).", user.email, user.id);
+    Ok(())
 }
 
 async fn serve(config: &Config) -> anyhow::Result<()> {

@@ -155,9 +155,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_key_verifies_until_revoked_and_only_its_owner_can_revoke_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite://{}/k.db", dir.path().display())).await.unwrap();
-        db.migrate().await.unwrap();
+        let (_dir, db) = crate::db::migrated_test_db().await;
         let users = Users::new(db.clone());
         let ada = users.create("ada@example.com", "long enough password", false).await.unwrap();
         let bob = users.create("bob@example.com", "long enough password", false).await.unwrap();

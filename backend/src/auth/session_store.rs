@@ -161,9 +161,7 @@ mod tests {
     use super::*;
 
     async fn store() -> (tempfile::TempDir, DbSessionStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite://{}/s.db", dir.path().display())).await.unwrap();
-        db.migrate().await.unwrap();
+        let (dir, db) = crate::db::migrated_test_db().await;
         (dir, DbSessionStore::new(db))
     }
 

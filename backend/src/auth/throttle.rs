@@ -135,9 +135,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_account_is_locked_after_repeated_failures_and_freed_by_success() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite://{}/t.db", dir.path().display())).await.unwrap();
-        db.migrate().await.unwrap();
+        let (_dir, db) = crate::db::migrated_test_db().await;
         let throttle = LoginThrottle::new(db);
         let ip: IpAddr = "192.0.2.7".parse().unwrap();
         for _ in 0..FREE_FAILURES_PER_ACCOUNT {

@@ -171,9 +171,7 @@ mod tests {
     use crate::auth::users::Users;
 
     async fn setup() -> (tempfile::TempDir, Tokens, User) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite://{}/t.db", dir.path().display())).await.unwrap();
-        db.migrate().await.unwrap();
+        let (dir, db) = crate::db::migrated_test_db().await;
         let user = Users::new(db.clone()).create("ada@example.com", "long enough password", false).await.unwrap();
         let tokens = Tokens::new(db, &SecretString::from("a test secret that is long enough to sign"));
         (dir, tokens, user)

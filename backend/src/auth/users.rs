@@ -293,9 +293,7 @@ mod tests {
     }
 
     async fn users() -> (tempfile::TempDir, Users) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite://{}/u.db", dir.path().display())).await.unwrap();
-        db.migrate().await.unwrap();
+        let (dir, db) = crate::db::migrated_test_db().await;
         (dir, Users::new(db))
     }
 

@@ -83,10 +83,10 @@ async fn serve_logs_json_with_request_ids_and_stops_cleanly_on_sigterm() {
     let mut child = pyairtable(dir.path())
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("PYAIRTABLE_LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let address = loop {
         let line = lines.next().expect("the server logs that it listens").unwrap();
         let entry: serde_json::Value = serde_json::from_str(&line).expect("every log line is JSON");
@@ -128,4 +128,28 @@ async fn serve_logs_json_with_request_ids_and_stops_cleanly_on_sigterm() {
         }
     }
     assert!(dir.path().join("data/pyairtable.db").exists());
+}
+
+#[tokio::test]
+async fn user_create_makes_an_admin_who_can_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = pyairtable(dir.path())
+        .args(["user", "create", "--email", "root@example.com", "--admin"])
+        .env("PYAIRTABLE_USER_PASSWORD", "correct horse battery")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8(output.stdout).unwrap().starts_with("Created administrator root@example.com"));
+
+    let weak = pyairtable(dir.path())
+        .args(["user", "create", "--email", "two@example.com", "--password", "short"])
+        .output()
+        .unwrap();
+    assert_eq!(weak.status.code(), Some(1));
+    assert!(String::from_utf8(weak.stderr).unwrap().contains("Use at least 10 characters."));
+
+    let db = backend::db::Db::connect(&format!("sqlite://{}/data/pyairtable.db", dir.path().display())).await.unwrap();
+    let users = backend::auth::users::Users::new(db);
+    let user = users.authenticate("root@example.com", "correct horse battery").await.unwrap();
+    assert!(user.is_admin);
 }
