@@ -28,15 +28,16 @@ test: test-tools
 	@scripts/ensure-postgres.sh
 	$(MAKE) test-rust
 	$(MAKE) test-browser
+	@scripts/test-summary.sh
 
 test-rust:
-	cargo test --workspace --exclude frontend
+	mkdir -p target; set -o pipefail; cargo test --workspace --exclude frontend 2>&1 | tee target/test-rust.log
 
 # A debug build served on a free port, driven by Playwright in Debian's Chromium.
 test-browser:
 	cargo leptos build --frontend-only
 	cd end2end && PW_PORT=$$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})') \
-		npx playwright test
+		npx playwright test 2>&1 | tee ../target/test-browser.log; exit $${PIPESTATUS[0]}
 
 fmt:
 	cargo fmt --all
