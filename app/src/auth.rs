@@ -32,6 +32,19 @@ pub fn require_writer() -> Result<Principal, AppError> {
     }
 }
 
+/// Like [`require_writer`], for administrators only.
+///
+/// # Errors
+/// `Unauthorized` when signed out, `Forbidden` (403) for anyone but an admin.
+pub fn require_admin() -> Result<Principal, AppError> {
+    let principal = require_writer()?;
+    if principal.user.is_admin {
+        Ok(principal)
+    } else {
+        Err(AppError::Forbidden("Only administrators can do this.".into()).with_status())
+    }
+}
+
 /// The services, which the router provides to every server function.
 pub fn services() -> backend::Services {
     leptos::prelude::expect_context::<backend::Services>()

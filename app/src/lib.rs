@@ -13,6 +13,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::Layout;
+use crate::pages::admin_users::AdminUsersPage;
 use crate::pages::home::HomePage;
 use crate::pages::not_found::NotFound;
 use crate::pages::session::{LoginPage, RegisterPage, SessionChanges};
@@ -54,6 +55,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("login") view=LoginPage />
                     <Route path=path!("register") view=RegisterPage />
                     <Route path=path!("settings") view=SettingsPage />
+                    <Route path=path!("admin/users") view=AdminUsersPage />
                 </Routes>
             </Layout>
         </Router>

@@ -1,5 +1,6 @@
 //! One module per page, each with its components and server functions.
 
+pub mod admin_users;
 pub mod home;
 pub mod not_found;
 pub mod session;

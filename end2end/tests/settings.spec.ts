@@ -1,4 +1,5 @@
 import { test, expect } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 
 test('settings asks to sign in, then creates, uses and revokes an API key', async ({ page, request }) => {
   await page.goto('/settings');
@@ -32,4 +33,43 @@ test('settings asks to sign in, then creates, uses and revokes an API key', asyn
   await expect(page.getByText('No API keys yet.')).toBeVisible();
   const refused = await request.post('/api/keys/list', { headers: { authorization: `Bearer ${key}` }, data: {} });
   expect(refused.status()).toBe(401);
+});
+
+test('an administrator disables and enables an account on the users page', async ({ page, browser }) => {
+  const password = 'correct horse battery';
+  const admin = `admin-${Date.now()}@example.com`;
+  // An admin made the way an operator would, with the CLI, on the server's own database.
+  const dataDir = process.env.PW_DATA_DIR!;
+  execFileSync('../target/debug/pyairtable', ['user', 'create', '--email', admin, '--admin'], {
+    env: { DATABASE_URL: `sqlite://${dataDir}/pyairtable.db`, PYAIRTABLE_DATA_DIR: dataDir, PYAIRTABLE_USER_PASSWORD: password },
+  });
+
+  const member = `member-${Date.now()}@example.com`;
+  const other = await browser.newPage();
+  await other.goto('/register');
+  await expect(other.locator('body[data-hydrated]')).toHaveCount(1);
+  await other.getByLabel('Email', { exact: true }).fill(member);
+  await other.getByLabel('Password', { exact: true }).fill(password);
+  await other.getByRole('button', { name: 'Create account' }).click();
+  await expect(other.getByRole('banner')).toContainText(member);
+  // A member is not shown the page.
+  await other.goto('/admin/users');
+  await expect(other.getByRole('alert')).toHaveText('Only administrators can see this page.');
+  await other.close();
+
+  await page.goto('/admin/users');
+  await expect(page).toHaveURL('/login?next=/admin/users');
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+  await page.getByLabel('Email', { exact: true }).fill(admin);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL('/admin/users');
+
+  const row = page.getByRole('row', { name: new RegExp(member) });
+  await expect(row).toContainText('Active');
+  await page.getByRole('button', { name: `Disable ${member}` }).click();
+  await expect(row).toContainText('Disabled');
+  await page.getByRole('button', { name: `Enable ${member}` }).click();
+  await expect(row).toContainText('Active');
+  await page.screenshot({ path: 'screenshots/admin-users.png', fullPage: true });
 });

@@ -184,6 +184,7 @@ pub fn AccountMenu() -> impl IntoView {
                     Ok(Some(user)) => view! {
                         <div class="account">
                             <span class="account-email">{user.email}</span>
+                            {user.is_admin.then(|| view! { <a href="/admin/users">"Users"</a> })}
                             <a href="/settings">"Settings"</a>
                             <ActionForm action=logout attr:class="inline-form">
                                 <button type="submit" class="button secondary small">"Log out"</button>

@@ -17,6 +17,7 @@ on_both_databases!(
     one_user_can_not_touch_another_users_keys,
     a_disabled_user_is_locked_out_at_once,
     cookie_mutations_from_another_origin_are_refused,
+    only_an_admin_lists_and_disables_users,
 );
 
 impl TestApp {
@@ -204,4 +205,40 @@ async fn cookie_mutations_from_another_origin_are_refused(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(same_site.status(), StatusCode::UNAUTHORIZED, "same origin passes the check, then needs a sign-in");
+}
+
+async fn only_an_admin_lists_and_disables_users(app: TestApp) {
+    let admin = app.user("admin@example.com").await;
+    assert!(admin.is_admin, "the first account is the admin");
+    let bob = app.user("bob@example.com").await;
+    let admin_token = app.tokens("admin@example.com").await.access_token;
+    let bob_token = app.tokens("bob@example.com").await.access_token;
+
+    let refused = app.post_json("/api/admin/users/list", Some(&bob_token), json!({})).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let listed: Vec<backend::model::auth::UserView> =
+        app.post_json("/api/admin/users/list", Some(&admin_token), json!({})).await.json().await.unwrap();
+    assert_eq!(listed.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(), ["admin@example.com", "bob@example.com"]);
+
+    let itself = app
+        .post_json("/api/admin/users/set-disabled", Some(&admin_token), json!({"id": admin.id.to_string(), "disabled": true}))
+        .await;
+    assert_eq!(itself.status(), StatusCode::BAD_REQUEST);
+    let by_bob = app
+        .post_json("/api/admin/users/set-disabled", Some(&bob_token), json!({"id": admin.id.to_string(), "disabled": true}))
+        .await;
+    assert_eq!(by_bob.status(), StatusCode::FORBIDDEN);
+
+    let disabled = app
+        .post_json("/api/admin/users/set-disabled", Some(&admin_token), json!({"id": bob.id.to_string(), "disabled": true}))
+        .await;
+    assert_eq!(disabled.status(), StatusCode::OK);
+    let locked_out = app.post_json("/api/keys/list", Some(&bob_token), json!({})).await;
+    assert_eq!(locked_out.status(), StatusCode::UNAUTHORIZED);
+
+    let enabled = app
+        .post_json("/api/admin/users/set-disabled", Some(&admin_token), json!({"id": bob.id.to_string(), "disabled": false}))
+        .await;
+    assert_eq!(enabled.status(), StatusCode::OK);
+    assert_eq!(app.post_json("/api/keys/list", Some(&bob_token), json!({})).await.status(), StatusCode::OK);
 }
