@@ -55,3 +55,14 @@ pub fn client_ip() -> Option<std::net::IpAddr> {
     use_context::<http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()))
 }
+
+/// This browser's session, from the session layer around every route.
+///
+/// # Errors
+/// `Internal` when the layer is missing, which is a wiring bug, logged here.
+pub async fn session() -> Result<tower_sessions::Session, AppError> {
+    leptos_axum::extract::<tower_sessions::Session>().await.map_err(|e| {
+        tracing::error!(error = %e, "the session layer is missing");
+        AppError::Internal
+    })
+}

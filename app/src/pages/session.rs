@@ -82,16 +82,10 @@ pub fn safe_next(next: Option<&str>) -> String {
 mod ssr {
     use backend::auth::User;
     use backend::auth::session_store::{USER_AGENT_KEY, USER_ID_KEY};
-    use tower_sessions::Session;
 
     use crate::error::AppError;
 
-    pub async fn session() -> Result<Session, AppError> {
-        leptos_axum::extract::<Session>().await.map_err(|e| {
-            tracing::error!(error = %e, "the session layer is missing");
-            AppError::Internal
-        })
-    }
+    pub use crate::auth::session;
 
     /// A fresh session ID at sign-in, so an ID planted before it is worthless.
     pub async fn start_session(user: &User) -> Result<(), AppError> {

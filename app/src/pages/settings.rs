@@ -12,7 +12,7 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "account/password")]
 pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
     let principal = crate::auth::require_writer()?;
-    let session: tower_sessions::Session = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
+    let session = crate::auth::session().await?;
     let keep = session.id().map(|id| id.to_string());
     let users = crate::auth::services().auth.users;
     Ok(users.change_password(&principal.user.id, &current_password, &new_password, keep.as_deref()).await?)
