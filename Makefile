@@ -6,11 +6,12 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/.tools/node_modules/.bin:$(PATH)
 export PYAIRTABLE_TEST_POSTGRES_URL ?= postgres://postgres:postgres@127.0.0.1:5432/postgres
 
-.PHONY: help run test build tools test-tools test-rust test-browser fmt
+.PHONY: help run test bench build tools test-tools test-rust test-browser fmt
 
 help:
 	@echo "make run    build (release) and start PyAirtable on http://127.0.0.1:8000"
 	@echo "make test   run every test: Rust on SQLite and PostgreSQL, then Playwright in Chromium"
+	@echo "make bench  print benchmark figures (release build; takes a few minutes)"
 
 tools:
 	@scripts/install-tools.sh build
@@ -38,6 +39,10 @@ test-browser:
 	cargo leptos build --frontend-only
 	cd end2end && PW_PORT=$$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})') \
 		npx playwright test 2>&1 | tee ../target/test-browser.log; exit $${PIPESTATUS[0]}
+
+# Figures, not assertions: the README quotes what this prints.
+bench: tools
+	cargo bench -p server --bench airtable
 
 fmt:
 	cargo fmt --all

@@ -5,20 +5,26 @@
 pub mod model;
 
 #[cfg(feature = "server")]
+pub mod airtable;
+#[cfg(feature = "server")]
 pub mod auth;
 #[cfg(feature = "server")]
 pub mod clock;
 #[cfg(feature = "server")]
+pub mod connections;
+#[cfg(feature = "server")]
 pub mod db;
 #[cfg(feature = "server")]
 pub mod health;
+#[cfg(feature = "server")]
+pub mod sandbox;
 #[cfg(feature = "server")]
 pub mod secrets;
 #[cfg(feature = "server")]
 mod services;
 
 #[cfg(feature = "server")]
-pub use services::Services;
+pub use services::{ServiceSettings, Services};
 
 /// The version every layer reports: health, `--version`, the footer.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,4 +1,5 @@
 //! Serde types that cross the wire between the server and the browser; also built for wasm.
 
+pub mod airtable;
 pub mod auth;
 pub mod health;

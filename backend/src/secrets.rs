@@ -1,5 +1,9 @@
 //! Server secrets kept in the data directory: generated on first run, readable by the owner only.
 
+mod cipher;
+
+pub use cipher::{Cipher, OpenError};
+
 use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};

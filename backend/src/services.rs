@@ -1,10 +1,29 @@
 //! The services every request handler and server function reaches through context.
 
-use secrecy::SecretString;
+use secrecy::{SecretBox, SecretString};
+use url::Url;
 
+use crate::airtable::{Airtable, AirtableSettings};
 use crate::auth::Auth;
+use crate::connections::Connections;
 use crate::db::Db;
 use crate::health::{DatabaseCheck, Health};
+use crate::sandbox::{Sandbox, SandboxSettings};
+use crate::secrets::Cipher;
+
+/// What wiring the services needs beyond the database.
+pub struct ServiceSettings<'a> {
+    pub jwt_secret: &'a SecretString,
+    pub encryption_key: &'a SecretBox<[u8; 32]>,
+    pub airtable: AirtableSettings,
+    /// Airtable's API address (or a proxy's).
+    pub airtable_api_url: Url,
+    pub sandbox: SandboxSettings,
+    /// This server's own `/sandbox` address, for calls made on a user's behalf.
+    pub sandbox_api_url: Url,
+    /// The address people and their scripts use to reach this server.
+    pub public_url: Url,
+}
 
 /// Shared, cheaply cloned handles to every backend service.
 #[derive(Clone)]
@@ -12,13 +31,31 @@ pub struct Services {
     pub db: Db,
     pub health: Health,
     pub auth: Auth,
+    pub airtable: Airtable,
+    pub sandbox: Sandbox,
+    pub connections: Connections,
+    /// Airtable's API address, where users' own tokens are used.
+    pub airtable_api_url: Url,
+    /// The address people and their scripts use to reach this server.
+    pub public_url: Url,
 }
 
 impl Services {
     /// Wires the services over an open, migrated database.
-    pub fn new(db: Db, jwt_secret: &SecretString) -> Self {
+    pub fn new(db: Db, settings: ServiceSettings<'_>) -> Self {
         let health = Health::new().with_check(DatabaseCheck(db.clone()));
-        let auth = Auth::new(db.clone(), jwt_secret);
-        Self { db, health, auth }
+        let auth = Auth::new(db.clone(), settings.jwt_secret);
+        let cipher = Cipher::new(settings.encryption_key);
+        let airtable = Airtable::new(&settings.airtable);
+        let sandbox = Sandbox::new(db.clone(), cipher.clone(), settings.sandbox);
+        let connections = Connections::new(
+            db.clone(),
+            cipher,
+            airtable.clone(),
+            sandbox.clone(),
+            settings.airtable_api_url.clone(),
+            settings.sandbox_api_url,
+        );
+        Self { db, health, auth, airtable, sandbox, connections, airtable_api_url: settings.airtable_api_url, public_url: settings.public_url }
     }
 }

@@ -4,6 +4,9 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
+use backend::sandbox::SandboxSettings;
 use backend::secrets::{self, SecretError};
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::Deserialize;
@@ -54,6 +57,26 @@ pub struct Settings {
     /// Base64 of 32 bytes that encrypts stored tokens and keys; prefer the environment variable [default: generated into <data-dir>/encryption_key]
     #[arg(long, env = "PYAIRTABLE_ENCRYPTION_KEY", value_name = "BASE64", hide_env_values = true, global = true)]
     pub encryption_key: Option<String>,
+
+    /// Airtable's Web API address; point it at a proxy if you use one [default: https://api.airtable.com]
+    #[arg(long, env = "PYAIRTABLE_AIRTABLE_API_URL", value_name = "URL", global = true)]
+    pub airtable_api_url: Option<String>,
+
+    /// Sandbox: records accepted in one write, as Airtable allows [default: 10]
+    #[arg(long, env = "PYAIRTABLE_SANDBOX_RECORDS_PER_WRITE", value_name = "N", global = true)]
+    pub sandbox_records_per_write: Option<String>,
+
+    /// Sandbox: requests per second per base before a 429; 0 turns the limit off [default: 5]
+    #[arg(long, env = "PYAIRTABLE_SANDBOX_REQUESTS_PER_SECOND", value_name = "N", global = true)]
+    pub sandbox_requests_per_second: Option<String>,
+
+    /// Sandbox: seconds a base refuses requests after a 429 [default: 30]
+    #[arg(long, env = "PYAIRTABLE_SANDBOX_PENALTY_SECONDS", value_name = "SECONDS", global = true)]
+    pub sandbox_penalty_seconds: Option<String>,
+
+    /// Sandbox: largest page of a listing [default: 100]
+    #[arg(long, env = "PYAIRTABLE_SANDBOX_PAGE_SIZE", value_name = "N", global = true)]
+    pub sandbox_page_size: Option<String>,
 }
 
 impl Settings {
@@ -69,6 +92,11 @@ impl Settings {
             log: self.log.or(lower.log),
             jwt_secret: self.jwt_secret.or(lower.jwt_secret),
             encryption_key: self.encryption_key.or(lower.encryption_key),
+            airtable_api_url: self.airtable_api_url.or(lower.airtable_api_url),
+            sandbox_records_per_write: self.sandbox_records_per_write.or(lower.sandbox_records_per_write),
+            sandbox_requests_per_second: self.sandbox_requests_per_second.or(lower.sandbox_requests_per_second),
+            sandbox_penalty_seconds: self.sandbox_penalty_seconds.or(lower.sandbox_penalty_seconds),
+            sandbox_page_size: self.sandbox_page_size.or(lower.sandbox_page_size),
         }
     }
 
@@ -105,6 +133,8 @@ pub struct Config {
     pub site_root: PathBuf,
     pub log_format: LogFormat,
     pub log_filter: String,
+    pub airtable_api_url: Url,
+    pub sandbox: SandboxSettings,
     jwt_secret: Option<SecretString>,
     encryption_key: Option<SecretBox<[u8; 32]>>,
 }
@@ -229,7 +259,36 @@ impl Config {
             .transpose()
             .map_err(|problem| ConfigError::Secret { setting: "PYAIRTABLE_ENCRYPTION_KEY", problem })?;
 
+        let airtable_text = s.airtable_api_url.unwrap_or_else(|| backend::airtable::AIRTABLE_API_URL.into());
+        let airtable_api_url = Url::parse(&airtable_text)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            .ok_or(ConfigError::Invalid {
+                setting: "PYAIRTABLE_AIRTABLE_API_URL",
+                value: airtable_text,
+                problem: "which is not an http:// or https:// URL",
+                fix: "leave it unset for https://api.airtable.com, or use your proxy's address",
+            })?;
+
+        let defaults = SandboxSettings::default();
+        let sandbox = SandboxSettings {
+            records_per_write: count(s.sandbox_records_per_write, "PYAIRTABLE_SANDBOX_RECORDS_PER_WRITE", 1, defaults.records_per_write)?,
+            requests_per_second_per_base: count(
+                s.sandbox_requests_per_second,
+                "PYAIRTABLE_SANDBOX_REQUESTS_PER_SECOND",
+                0,
+                defaults.requests_per_second_per_base as usize,
+            )? as u32,
+            penalty: Duration::from_secs(
+                count(s.sandbox_penalty_seconds, "PYAIRTABLE_SANDBOX_PENALTY_SECONDS", 0, defaults.penalty.as_secs() as usize)? as u64,
+            ),
+            max_page_size: count(s.sandbox_page_size, "PYAIRTABLE_SANDBOX_PAGE_SIZE", 1, defaults.max_page_size)?,
+            ..defaults
+        };
+
         Ok(Config {
+            airtable_api_url,
+            sandbox,
             bind,
             public_url,
             database_url: SecretString::from(database_url),
@@ -271,6 +330,17 @@ impl Config {
     }
 }
 
+/// A whole number setting of at least `min`, or `default` when unset.
+fn count(text: Option<String>, setting: &'static str, min: usize, default: usize) -> Result<usize, ConfigError> {
+    let Some(text) = text else { return Ok(default) };
+    text.trim().parse::<usize>().ok().filter(|n| *n >= min && *n <= 1_000_000).ok_or(ConfigError::Invalid {
+        setting,
+        value: text,
+        problem: if min == 0 { "which is not a whole number of 0 or more" } else { "which is not a whole number of 1 or more" },
+        fix: "use a whole number such as the default shown by --help",
+    })
+}
+
 /// Hides the password of a URL before it is shown in an error.
 fn redact_password(url: &str) -> String {
     match Url::parse(url) {
@@ -308,6 +378,24 @@ mod tests {
             .to_string();
         assert!(err.contains("PYAIRTABLE_BIND"), "{err}");
         assert!(err.contains("Fix: use a value such as 127.0.0.1:8000"), "{err}");
+    }
+
+    #[test]
+    fn sandbox_limits_default_to_airtables_and_can_be_changed() {
+        let config = Config::from_settings(settings()).unwrap();
+        assert_eq!(config.sandbox.records_per_write, 10);
+        assert_eq!(config.sandbox.requests_per_second_per_base, 5);
+        assert_eq!(config.airtable_api_url.as_str(), "https://api.airtable.com/");
+        let changed = Config::from_settings(Settings {
+            sandbox_requests_per_second: Some("0".into()),
+            sandbox_penalty_seconds: Some("1".into()),
+            ..settings()
+        })
+        .unwrap();
+        assert_eq!(changed.sandbox.requests_per_second_per_base, 0);
+        assert_eq!(changed.sandbox.penalty.as_secs(), 1);
+        let bad = Config::from_settings(Settings { sandbox_page_size: Some("0".into()), ..settings() });
+        assert!(matches!(bad, Err(ConfigError::Invalid { setting: "PYAIRTABLE_SANDBOX_PAGE_SIZE", .. })));
     }
 
     #[test]

@@ -23,6 +23,7 @@ use crate::metrics::{self, Metrics};
 
 mod identity;
 mod request_id;
+mod sandbox;
 
 /// What handlers reach through `State`.
 #[derive(Clone)]
@@ -84,6 +85,8 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), identity::identify))
         .layer(session_layer(&state))
         .layer(middleware::from_fn_with_state(state.public_url.clone(), identity::same_origin_for_cookies))
+        // The sandbox answers to sandbox tokens, not to our sessions or API keys.
+        .nest("/sandbox/v0", sandbox::router().with_state(state.services.sandbox.clone()))
         .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .with_state(state);
     request_id::wrap(router)

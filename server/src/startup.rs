@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use backend::Services;
+use backend::airtable::AirtableSettings;
+use backend::{ServiceSettings, Services};
 use backend::auth::session_store::DbSessionStore;
 use backend::clock::now_ms;
 use backend::db::Db;
@@ -35,8 +36,6 @@ impl Application {
         let secrets = config.secrets()?;
         let db = open_database(config).await?;
         db.record_start(backend::VERSION, now_ms()).await.context("could not record this start in the database")?;
-        let services = Services::new(db, &secrets.jwt_secret);
-        spawn_session_cleanup(services.auth.sessions.clone());
 
         let listener = TcpListener::bind(config.bind).await.with_context(|| {
             format!(
@@ -45,6 +44,20 @@ impl Application {
             )
         })?;
         let local_addr = listener.local_addr()?;
+        let services = Services::new(
+            db,
+            ServiceSettings {
+                jwt_secret: &secrets.jwt_secret,
+                encryption_key: &secrets.encryption_key,
+                airtable: AirtableSettings::default(),
+                airtable_api_url: config.airtable_api_url.clone(),
+                sandbox: config.sandbox.clone(),
+                sandbox_api_url: own_sandbox_url(local_addr),
+                public_url: public_url(config, local_addr),
+            },
+        );
+        spawn_session_cleanup(services.auth.sessions.clone());
+
         let state = AppState {
             leptos_options: leptos_options(config, local_addr),
             services: services.clone(),
@@ -88,6 +101,27 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     let applied = db.migrate().await?;
     tracing::info!(database = db.dialect().name(), applied, "database ready");
     Ok(db)
+}
+
+/// The sandbox as this process reaches itself: over loopback when bound to every interface.
+fn own_sandbox_url(addr: SocketAddr) -> url::Url {
+    let ip = if addr.ip().is_unspecified() {
+        if addr.is_ipv4() { std::net::Ipv4Addr::LOCALHOST.into() } else { std::net::Ipv6Addr::LOCALHOST.into() }
+    } else {
+        addr.ip()
+    };
+    let host = SocketAddr::new(ip, addr.port());
+    url::Url::parse(&format!("http://{host}/sandbox")).expect("an IP address and port make a valid URL")
+}
+
+/// The configured public URL; when it was left to default and the port was 0 (tests), the
+/// port actually bound.
+fn public_url(config: &Config, addr: SocketAddr) -> url::Url {
+    let mut url = config.public_url.clone();
+    if config.bind.port() == 0 && url.port() == Some(0) {
+        let _ = url.set_port(Some(addr.port()));
+    }
+    url
 }
 
 /// Leptos options built from our configuration rather than from cargo-leptos' environment,

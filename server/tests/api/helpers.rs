@@ -110,8 +110,15 @@ pub fn test_settings(db: &TestDatabase) -> Settings {
 }
 
 pub async fn spawn_app(dialect: Dialect) -> TestApp {
+    spawn_app_with(dialect, |_| {}).await
+}
+
+/// `spawn_app` with some settings changed first.
+pub async fn spawn_app_with(dialect: Dialect, change: impl FnOnce(&mut Settings)) -> TestApp {
     let db = TestDatabase::new(dialect).await;
-    let config = Config::from_settings(test_settings(&db)).expect("valid test settings");
+    let mut settings = test_settings(&db);
+    change(&mut settings);
+    let config = Config::from_settings(settings).expect("valid test settings");
     let app = Application::build(&config).await.expect("the app starts");
     let address = format!("http://{}", app.local_addr());
     let services = app.services().clone();

@@ -2,8 +2,10 @@
 
 mod helpers;
 
+mod airtable;
 mod auth;
 mod binary;
+mod connections;
 mod health;
 mod migrations;
 mod observability;

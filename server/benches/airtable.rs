@@ -1,0 +1,99 @@
+//! `make bench`: the Airtable client against the sandbox, with Airtable's limits on.
+//!
+//! - Bulk create: 1,000 records into one base through the client. The ceiling is 5 requests/s
+//!   × 10 records = 50 records/s; the figure is the share of it reached, and the 429s met.
+//! - Formula scan: `filterByFormula` over 10,000 sandbox records, median of several listings.
+//!
+//! Prints figures; asserts nothing about time.
+
+use std::time::{Duration, Instant};
+
+use backend::airtable::{ListQuery, formula};
+use backend::model::airtable::{Fields, NewTable};
+use backend::sandbox::WriteRequest;
+use serde_json::json;
+use server::config::{Config, Settings};
+use server::startup::Application;
+
+const BULK_RECORDS: usize = 1_000;
+const SCAN_RECORDS: usize = 10_000;
+const SCAN_RUNS: usize = 15;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let settings = Settings {
+        bind: Some("127.0.0.1:0".into()),
+        data_dir: Some(dir.path().to_owned()),
+        log: Some("warn".into()),
+        ..Settings::default()
+    };
+    let config = Config::from_settings(settings)?;
+    let app = Application::build(&config).await?;
+    let services = app.services().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+
+    let user = services.auth.users.create("bench@example.com", "bench password 123", false).await?;
+    let client = services.connections.for_user(&user.id).await?.client;
+    let table: NewTable = serde_json::from_value(json!({ "name": "Items", "fields": [
+        { "name": "Name", "type": "singleLineText" },
+        { "name": "Count", "type": "number", "options": { "precision": 0 } },
+        { "name": "Status", "type": "singleSelect", "options": { "choices": [{ "name": "Open" }, { "name": "Done" }] } },
+    ]}))?;
+
+    // Bulk create, through the client and the sandbox's HTTP API, limits on.
+    let base = client.create_base("Bulk", "wspBENCH", std::slice::from_ref(&table)).await?;
+    let records: Vec<Fields> = (0..BULK_RECORDS).map(|i| item(i)).collect();
+    let started = Instant::now();
+    client.create_records(&base, "Items", &records, false).await?;
+    let elapsed = started.elapsed();
+    let rate = BULK_RECORDS as f64 / elapsed.as_secs_f64();
+    let limited: u64 = services.airtable.limiter().snapshot().iter().map(|s| s.rate_limited).sum();
+    println!(
+        "bulk create: {BULK_RECORDS} records in {:.1} s = {rate:.1} records/s, {:.1}% of the 50 records/s ceiling, {limited} responses with 429",
+        elapsed.as_secs_f64(),
+        rate / 50.0 * 100.0
+    );
+
+    // Formula scan: 10,000 records loaded straight through the sandbox, then listed over HTTP.
+    let scan_base = client.create_base("Scan", "wspBENCH", std::slice::from_ref(&table)).await?;
+    let write = services.sandbox.settings().records_per_write;
+    for chunk in (0..SCAN_RECORDS).collect::<Vec<_>>().chunks(write) {
+        let request = WriteRequest { records: chunk.iter().map(|&i| (None, item(i))).collect(), ..WriteRequest::default() };
+        services.sandbox.create_records(&user.id, scan_base.as_str(), "Items", &request).await?;
+    }
+    let query = ListQuery {
+        filter_by_formula: Some(formula::and(&[
+            formula::contains_text("Name", "item 99"),
+            "{Count} >= 5".to_owned(),
+        ])),
+        ..ListQuery::default()
+    };
+    let mut times = Vec::with_capacity(SCAN_RUNS);
+    let mut matched = 0;
+    for _ in 0..SCAN_RUNS {
+        let started = Instant::now();
+        matched = client.list_all(&scan_base, "Items", &query).await?.len();
+        times.push(started.elapsed());
+    }
+    times.sort();
+    let median = times[SCAN_RUNS / 2];
+    println!(
+        "formula scan: {SCAN_RECORDS} records, {matched} matched, median {:.1} ms over {SCAN_RUNS} runs (min {:.1} ms, max {:.1} ms)",
+        ms(median),
+        ms(times[0]),
+        ms(times[SCAN_RUNS - 1])
+    );
+    Ok(())
+}
+
+fn item(i: usize) -> Fields {
+    json!({ "Name": format!("Item {i}"), "Count": i % 10, "Status": if i % 3 == 0 { "Done" } else { "Open" } })
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
