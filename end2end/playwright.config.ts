@@ -44,6 +44,9 @@ export default defineConfig({
       PYAIRTABLE_DATA_DIR: dataDir,
       DATABASE_URL: `sqlite://${dataDir}/pyairtable.db`,
       PYAIRTABLE_SITE_ROOT: '../target/site',
+      // Airtable's limits stay on; a short penalty keeps clients that meet a 429 (Airtable's
+      // own JavaScript client has no limiter) within a test's time.
+      PYAIRTABLE_SANDBOX_PENALTY_SECONDS: '1',
     },
   },
 });

@@ -2,3 +2,4 @@
 
 pub mod layout;
 pub mod signed_in;
+pub mod time;

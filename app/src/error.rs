@@ -19,6 +19,9 @@ pub enum AppError {
     Conflict(String),
     #[error("Too many attempts. Try again in {retry_after_s} seconds.")]
     TooManyRequests { retry_after_s: u64 },
+    /// Airtable (or the sandbox) refused or failed; the message says what to do.
+    #[error("{0}")]
+    Upstream(String),
     #[error("Something went wrong on our side. Try again; if it keeps happening, check the server log.")]
     Internal,
     #[error("Could not reach the server: {0}")]
@@ -35,6 +38,7 @@ impl AppError {
             Self::NotFound(_) => 404,
             Self::Conflict(_) => 409,
             Self::TooManyRequests { .. } => 429,
+            Self::Upstream(_) => 502,
             Self::Internal | Self::Transport(_) => 500,
         }
     }
@@ -83,5 +87,40 @@ impl From<backend::auth::AuthError> for AppError {
             E::Db(db) => return db.into(),
         };
         mapped.with_status()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<backend::airtable::AirtableError> for AppError {
+    fn from(e: backend::airtable::AirtableError) -> Self {
+        use backend::airtable::AirtableError as E;
+        // Airtable's own message plus our hint on what to do; never the raw body or the token.
+        let message = e.to_string();
+        let mapped = match &e {
+            _ if e.is_not_found() => Self::NotFound("That base, table or record".into()),
+            E::Api { status: 400 | 413 | 422, .. } | E::InvalidRequest(_) => Self::Invalid(message),
+            E::Api { status: 429, .. } => Self::TooManyRequests { retry_after_s: 30 },
+            E::Api { status: 401 | 403, .. } => Self::Forbidden(message),
+            _ => {
+                tracing::warn!(error = %e, "an Airtable call failed");
+                Self::Upstream(message)
+            }
+        };
+        mapped.with_status()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<backend::connections::ConnectionError> for AppError {
+    fn from(e: backend::connections::ConnectionError) -> Self {
+        use backend::connections::ConnectionError as E;
+        match e {
+            E::Rejected(airtable) => airtable.into(),
+            E::Malformed | E::Unreadable => Self::Invalid(e.to_string()).with_status(),
+            E::Sandbox(_) | E::Db(_) => {
+                tracing::error!(error = %e, "could not open a user's Airtable connection");
+                Self::Internal.with_status()
+            }
+        }
     }
 }

@@ -1,4 +1,6 @@
 //! PyAirtable's user interface: the app shell, the pages, and their server functions.
+// Deep view types in the table page need more than the default 128 for SSR layout queries.
+#![recursion_limit = "256"]
 
 pub mod api;
 #[cfg(feature = "ssr")]
@@ -14,6 +16,7 @@ use leptos_router::path;
 
 use crate::components::layout::Layout;
 use crate::pages::admin_users::AdminUsersPage;
+use crate::pages::bases::{BasePage, BasesPage, TablePage};
 use crate::pages::home::HomePage;
 use crate::pages::not_found::NotFound;
 use crate::pages::session::{LoginPage, RegisterPage, SessionChanges};
@@ -56,6 +59,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("register") view=RegisterPage />
                     <Route path=path!("settings") view=SettingsPage />
                     <Route path=path!("admin/users") view=AdminUsersPage />
+                    <Route path=path!("bases") view=BasesPage />
+                    <Route path=path!("bases/:base") view=BasePage />
+                    <Route path=path!("bases/:base/:table") view=TablePage />
                 </Routes>
             </Layout>
         </Router>

@@ -1,6 +1,7 @@
 //! One module per page, each with its components and server functions.
 
 pub mod admin_users;
+pub mod bases;
 pub mod home;
 pub mod not_found;
 pub mod session;

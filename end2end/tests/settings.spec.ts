@@ -16,7 +16,7 @@ test('settings asks to sign in, then creates, uses and revokes an API key', asyn
   await expect(page.getByText('No API keys yet.')).toBeVisible();
 
   await page.getByLabel('Key name').fill('curl script');
-  await page.getByLabel('Access').selectOption('read');
+  await page.getByLabel('Access', { exact: true }).selectOption('read');
   await page.getByRole('button', { name: 'Create key' }).click();
   const key = (await page.getByLabel('New API key').textContent())!.trim();
   expect(key).toMatch(/^pyat_/);

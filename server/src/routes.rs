@@ -17,6 +17,7 @@ use backend::auth::session_store::DbSessionStore;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::cookie::time::Duration;
 use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_http::normalize_path::NormalizePath;
 use url::Url;
 
 use crate::metrics::{self, Metrics};
@@ -85,8 +86,12 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), identity::identify))
         .layer(session_layer(&state))
         .layer(middleware::from_fn_with_state(state.public_url.clone(), identity::same_origin_for_cookies))
-        // The sandbox answers to sandbox tokens, not to our sessions or API keys.
-        .nest("/sandbox/v0", sandbox::router().with_state(state.services.sandbox.clone()))
+        // The sandbox answers to sandbox tokens, not to our sessions or API keys. Airtable's
+        // JavaScript client writes to `…/{table}/`, with a trailing slash.
+        .nest_service(
+            "/sandbox/v0",
+            NormalizePath::trim_trailing_slash(sandbox::router().with_state(state.services.sandbox.clone())),
+        )
         .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .with_state(state);
     request_id::wrap(router)

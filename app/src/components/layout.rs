@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
-use crate::pages::session::AccountMenu;
+use crate::pages::session::{AccountMenu, SessionChanges, current_user};
 
 /// Wraps every page. The navigation lists only pages that exist.
 #[component]
@@ -18,6 +18,7 @@ pub fn Layout(children: Children) -> impl IntoView {
             <nav aria-label="Main">
                 <ul>
                     <NavLink href="/" label="Home" />
+                    <SignedInLinks />
                 </ul>
             </nav>
             <AccountMenu />
@@ -30,6 +31,19 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <a href="/metrics" rel="external">"Metrics"</a>
             </span>
         </footer>
+    }
+}
+
+/// The entries only signed-in users can open; they follow sign-ins and sign-outs in this tab.
+#[component]
+fn SignedInLinks() -> impl IntoView {
+    let user = Resource::new(SessionChanges::count, |_| current_user());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                matches!(user.await, Ok(Some(_))).then(|| view! { <NavLink href="/bases" label="Bases" /> })
+            })}
+        </Transition>
     }
 }
 

@@ -59,6 +59,11 @@ impl SessionChanges {
         expect_context::<Self>()
     }
 
+    /// The number of changes so far, tracked: a resource keyed on it refetches after each one.
+    pub fn count() -> u32 {
+        Self::get().0.get()
+    }
+
     /// Counts a change each time `action` completes.
     fn follow<A: 'static + Send + Sync, T: 'static + Send + Sync>(action: Action<A, T>) {
         let changes = Self::get().0;

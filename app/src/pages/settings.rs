@@ -1,9 +1,17 @@
-//! `/settings`: the signed-in user's account, password and API keys.
+//! `/settings`: the signed-in user's account, password, Airtable connection, API keys, sessions
+//! and account deletion.
 
 use backend::model::auth::{ApiKeyInfo, NewApiKey, UserView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+mod airtable;
+mod delete_account;
+mod sessions;
+
+use self::airtable::AirtableSection;
+use self::delete_account::DeleteAccountSection;
+use self::sessions::SessionsSection;
 use crate::api::keys::{CreateApiKey, RevokeApiKey, list_api_keys};
 use crate::components::signed_in::SignedIn;
 use crate::error::AppError;
@@ -27,7 +35,10 @@ pub fn SettingsPage() -> impl IntoView {
                 <h1>"Settings"</h1>
                 <Profile user=user.clone() />
                 <PasswordSection />
+                <AirtableSection />
                 <ApiKeysSection />
+                <SessionsSection />
+                <DeleteAccountSection />
             </section>
         </SignedIn>
     }

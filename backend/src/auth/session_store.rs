@@ -7,13 +7,14 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use tower_sessions::cookie::time::OffsetDateTime;
 
 use super::UserId;
+use super::api_keys::hash_secret;
+use crate::model::auth::SessionView;
 use crate::clock::now_ms;
 use crate::db::Db;
 
@@ -28,13 +29,18 @@ pub struct DbSessionStore {
     db: Db,
 }
 
-/// One of a user's signed-in browsers, as listed in Settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
-pub struct SessionInfo {
-    pub id: String,
-    pub user_agent: String,
-    pub created_ms: i64,
-    pub expires_ms: i64,
+#[derive(FromRow)]
+struct SessionRow {
+    id: String,
+    user_agent: String,
+    created_ms: i64,
+    expires_ms: i64,
+}
+
+/// What the session list shows instead of a session ID, which is the cookie's secret: a short
+/// one-way hash that identifies the session without letting anyone take it over.
+pub fn session_handle(session_id: &str) -> String {
+    hash_secret(session_id)[..16].to_owned()
 }
 
 fn backend(e: sqlx::Error) -> session_store::Error {
@@ -69,11 +75,7 @@ impl DbSessionStore {
         Ok(())
     }
 
-    /// The user's sessions that have not expired, newest first.
-    ///
-    /// # Errors
-    /// `sqlx::Error` when the database fails.
-    pub async fn list_for_user(&self, user: &UserId) -> Result<Vec<SessionInfo>, sqlx::Error> {
+    async fn rows_for_user(&self, user: &UserId) -> Result<Vec<SessionRow>, sqlx::Error> {
         sqlx::query_as(
             "SELECT id, user_agent, created_ms, expires_ms FROM sessions \
              WHERE user_id = $1 AND expires_ms > $2 ORDER BY created_ms DESC",
@@ -84,13 +86,35 @@ impl DbSessionStore {
         .await
     }
 
-    /// Ends one of the user's sessions; returns false when they have no such session.
+    /// The user's sessions that have not expired, newest first; `current` marks the caller's own.
     ///
     /// # Errors
     /// `sqlx::Error` when the database fails.
-    pub async fn end_for_user(&self, user: &UserId, session_id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn list_for_user(&self, user: &UserId, current: Option<&str>) -> Result<Vec<SessionView>, sqlx::Error> {
+        Ok(self
+            .rows_for_user(user)
+            .await?
+            .into_iter()
+            .map(|row| SessionView {
+                handle: session_handle(&row.id),
+                current: current == Some(row.id.as_str()),
+                user_agent: row.user_agent,
+                created_ms: row.created_ms,
+                expires_ms: row.expires_ms,
+            })
+            .collect())
+    }
+
+    /// Ends the user's session known by `handle`; returns false when they have no such session.
+    ///
+    /// # Errors
+    /// `sqlx::Error` when the database fails.
+    pub async fn end_for_user(&self, user: &UserId, handle: &str) -> Result<bool, sqlx::Error> {
+        let Some(row) = self.rows_for_user(user).await?.into_iter().find(|row| session_handle(&row.id) == handle) else {
+            return Ok(false);
+        };
         let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
-            .bind(session_id)
+            .bind(&row.id)
             .bind(user.as_str())
             .execute(self.db.pool())
             .await?;

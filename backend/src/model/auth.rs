@@ -70,3 +70,15 @@ pub struct TokenPair {
     /// Seconds until the access token expires.
     pub expires_in: u64,
 }
+
+/// One of a user's signed-in browsers, as Settings lists it. `handle` names the session
+/// without revealing its ID, which is the cookie's secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub handle: String,
+    pub user_agent: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+    /// The browser asking.
+    pub current: bool,
+}

@@ -21,17 +21,7 @@ async fn a_saved_token_is_checked_sealed_and_used_for_the_users_calls(dialect: D
 
     let app = spawn_app_with(dialect, |s| s.airtable_api_url = Some(airtable.url("/sandbox"))).await;
     let user = app.services.auth.users.create("ada@example.com", PASSWORD, false).await.unwrap();
-    let access: Value = app
-        .client
-        .post(app.url("/api/auth/token"))
-        .json(&json!({"email": "ada@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let bearer = access["access_token"].as_str().unwrap().to_owned();
+    let bearer = app.access_token("ada@example.com", PASSWORD).await;
     let connect = |token: &str| {
         app.client.post(app.url("/api/airtable/connect")).bearer_auth(&bearer).form(&[("token", token)]).send()
     };
@@ -86,19 +76,9 @@ async fn a_saved_token_is_checked_sealed_and_used_on_postgres() {
 async fn sandbox_credentials_name_the_endpoint_the_token_and_the_bases() {
     let app = spawn_app(Dialect::Sqlite).await;
     app.services.auth.users.create("ada@example.com", PASSWORD, false).await.unwrap();
-    let access: Value = app
-        .client
-        .post(app.url("/api/auth/token"))
-        .json(&json!({"email": "ada@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let bearer = access["access_token"].as_str().unwrap();
+    let bearer = app.access_token("ada@example.com", PASSWORD).await;
     let credentials: Value =
-        app.client.post(app.url("/api/sandbox/credentials")).bearer_auth(bearer).json(&json!({})).send().await.unwrap().json().await.unwrap();
+        app.client.post(app.url("/api/sandbox/credentials")).bearer_auth(&bearer).json(&json!({})).send().await.unwrap().json().await.unwrap();
     assert_eq!(credentials["endpoint_url"], app.url("/sandbox"));
     assert_eq!(credentials["base_ids"].as_array().unwrap().len(), 1);
     let bases: Value = app

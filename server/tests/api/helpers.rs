@@ -88,6 +88,24 @@ impl TestApp {
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.expect("the request is answered")
     }
+
+    /// `POST /api/auth/token`'s answer for an existing account.
+    pub async fn token_pair(&self, email: &str, password: &str) -> serde_json::Value {
+        let response = self
+            .client
+            .post(self.url("/api/auth/token"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("the request is answered");
+        assert!(response.status().is_success(), "signing in as {email} failed: {}", response.status());
+        response.json().await.expect("a token pair")
+    }
+
+    /// An access token for an existing account, for `Authorization: Bearer`.
+    pub async fn access_token(&self, email: &str, password: &str) -> String {
+        self.token_pair(email, password).await["access_token"].as_str().expect("an access token").to_owned()
+    }
 }
 
 impl Drop for TestApp {

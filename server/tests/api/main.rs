@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod account;
 mod airtable;
 mod auth;
 mod binary;

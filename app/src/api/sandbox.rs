@@ -1,0 +1,34 @@
+//! `POST /api/sandbox/credentials`: the caller's sandbox, for pointing any Airtable client at it.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// Where the caller's sandbox answers, with their token and bases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxAccess {
+    /// Give this as `endpointUrl` to Airtable's JavaScript client, or as the API address to others.
+    pub endpoint_url: String,
+    pub token: String,
+    pub base_ids: Vec<String>,
+}
+
+/// The caller's sandbox address, token and bases; the sandbox and its demo base are made on first use.
+#[server(prefix = "/api", endpoint = "sandbox/credentials", input = Json)]
+pub async fn sandbox_credentials() -> Result<SandboxAccess, AppError> {
+    use secrecy::ExposeSecret;
+
+    let principal = crate::auth::require_user()?;
+    let services = crate::auth::services();
+    let token = services.sandbox.provision(&principal.user.id).await.map_err(backend::connections::ConnectionError::from)?;
+    let connection = services.connections.for_user(&principal.user.id).await?;
+    let bases = connection.client.list_bases().await?;
+    let endpoint_url = format!("{}/sandbox", services.public_url.as_str().trim_end_matches('/'));
+    Ok(SandboxAccess {
+        endpoint_url,
+        token: token.expose_secret().to_owned(),
+        base_ids: bases.into_iter().map(|b| b.id.to_string()).collect(),
+    })
+}

@@ -1,0 +1,180 @@
+//! What a user manages about their own account: browser sessions, deleting the account, and
+//! the guarantee that another user's objects stay out of reach.
+
+use backend::model::auth::{Scope, SessionView};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, on_both_databases};
+
+const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    /// Signs in as a browser would and returns the session cookie.
+    async fn browser_session(&self, email: &str, user_agent: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/session/login"))
+            .header("user-agent", user_agent)
+            .form(&[("email", email), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        let cookie = response.headers().get("set-cookie").expect("a session cookie").to_str().unwrap();
+        cookie.split(';').next().unwrap().to_owned()
+    }
+
+    /// A same-origin request with a session cookie, as the browser sends server-function calls.
+    async fn as_browser(&self, cookie: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(self.url(path)).header("cookie", cookie).header("origin", self.address.clone()).form(form).send().await.unwrap()
+    }
+
+    async fn bearer_call(&self, bearer: &str, path: &str, body: Value) -> reqwest::Response {
+        self.client.post(self.url(path)).bearer_auth(bearer).json(&body).send().await.unwrap()
+    }
+}
+
+async fn a_user_lists_their_sessions_and_signs_one_out(app: TestApp) {
+    app.services.auth.users.create("ada@example.com", PASSWORD, false).await.unwrap();
+    let laptop = app.browser_session("ada@example.com", "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0").await;
+    let phone = app.browser_session("ada@example.com", "Mozilla/5.0 (iPhone) Safari/605.1").await;
+
+    let listed = app.as_browser(&laptop, "/api/sessions/list", &[]).await;
+    assert_eq!(listed.status(), StatusCode::OK);
+    let text = listed.text().await.unwrap();
+    for cookie in [&laptop, &phone] {
+        let session_id = cookie.split('=').nth(1).unwrap();
+        assert!(!text.contains(session_id), "session IDs are the cookie's secret and are never listed");
+    }
+    let sessions: Vec<SessionView> = serde_json::from_str(&text).unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions.iter().filter(|s| s.current).count(), 1);
+    let other = sessions.iter().find(|s| !s.current).unwrap();
+    assert!(other.user_agent.contains("iPhone"));
+
+    let revoked = app.as_browser(&laptop, "/api/sessions/revoke", &[("handle", &other.handle)]).await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let signed_out = app.as_browser(&phone, "/api/sessions/list", &[]).await;
+    assert_eq!(signed_out.status(), StatusCode::UNAUTHORIZED);
+    let again = app.as_browser(&laptop, "/api/sessions/revoke", &[("handle", &other.handle)]).await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+}
+
+async fn deleting_an_account_takes_everything_it_owns(app: TestApp) {
+    let ada = app.services.auth.users.create("ada@example.com", PASSWORD, false).await.unwrap();
+    let bob = app.services.auth.users.create("bob@example.com", PASSWORD, false).await.unwrap();
+    app.services.sandbox.provision(&ada.id).await.unwrap();
+    app.services.sandbox.provision(&bob.id).await.unwrap();
+    app.services.auth.api_keys.create(&ada.id, "script", Scope::Write).await.unwrap();
+    let cookie = app.browser_session("ada@example.com", "test").await;
+
+    let wrong = app.as_browser(&cookie, "/api/account/delete", &[("password", "not my password")]).await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let deleted = app.as_browser(&cookie, "/api/account/delete", &[("password", PASSWORD)]).await;
+    assert!(deleted.status().is_success() || deleted.status().is_redirection(), "{}", deleted.status());
+
+    let pool = app.services.db.pool();
+    for (table, column) in [("users", "id"), ("sessions", "user_id"), ("api_keys", "user_id"), ("sandbox_tokens", "user_id"), ("sandbox_bases", "user_id")] {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1");
+        let (left,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ada.id.as_str()).fetch_one(pool).await.unwrap();
+        assert_eq!(left, 0, "{table} still holds rows of the deleted user");
+    }
+    let (bob_bases,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sandbox_bases WHERE user_id = $1").bind(bob.id.as_str()).fetch_one(pool).await.unwrap();
+    assert_eq!(bob_bases, 1, "another user's data stays");
+    let (records,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM sandbox_records r JOIN sandbox_tables t ON t.id = r.table_id JOIN sandbox_bases b ON b.id = t.base_id WHERE b.user_id = $1",
+    )
+    .bind(bob.id.as_str())
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert!(records >= 100);
+    let (orphans,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sandbox_records r LEFT JOIN sandbox_tables t ON t.id = r.table_id WHERE t.id IS NULL")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(orphans, 0);
+}
+
+/// User B tries every server function that names one of user A's objects; each is refused
+/// and A's objects are untouched.
+async fn another_users_objects_are_out_of_reach(app: TestApp) {
+    let ada = app.services.auth.users.create("ada@example.com", PASSWORD, false).await.unwrap();
+    app.services.auth.users.create("bob@example.com", PASSWORD, false).await.unwrap();
+    let ada_key = app.services.auth.api_keys.create(&ada.id, "ada's script", Scope::Write).await.unwrap();
+    let ada_cookie = app.browser_session("ada@example.com", "Ada's browser").await;
+    let ada_sessions: Vec<SessionView> = app.as_browser(&ada_cookie, "/api/sessions/list", &[]).await.json().await.unwrap();
+    let ada_base = app.services.connections.for_user(&ada.id).await.unwrap().client.list_bases().await.unwrap()[0].id.to_string();
+    let bob = app.access_token("bob@example.com", PASSWORD).await;
+
+    let revoke_key = app.bearer_call(&bob, "/api/keys/revoke", json!({"id": ada_key.id})).await;
+    assert!(revoke_key.status().is_client_error(), "{}", revoke_key.status());
+    let bob_keys = app.bearer_call(&bob, "/api/keys/list", json!({})).await.text().await.unwrap();
+    assert!(!bob_keys.contains(&ada_key.id) && !bob_keys.contains(&ada_key.prefix));
+    let revoke_session = app
+        .client
+        .post(app.url("/api/sessions/revoke"))
+        .bearer_auth(&bob)
+        .form(&[("handle", ada_sessions[0].handle.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke_session.status(), StatusCode::NOT_FOUND);
+    let empty: [(&str, &str); 0] = [];
+    let bob_sessions = app.client.post(app.url("/api/sessions/list")).bearer_auth(&bob).form(&empty).send().await.unwrap().text().await.unwrap();
+    assert!(!bob_sessions.contains(&ada_sessions[0].handle));
+    let connection = app.client.post(app.url("/api/airtable/connection")).bearer_auth(&bob).send().await.unwrap().text().await.unwrap();
+    assert!(connection.contains("sandbox"), "B sees only their own connection: {connection}");
+    let credentials: Value = app.bearer_call(&bob, "/api/sandbox/credentials", json!({})).await.json().await.unwrap();
+    assert!(credentials["base_ids"].as_array().unwrap().iter().all(|id| id != &json!(ada_base)));
+    for (path, body) in [
+        ("/api/bases/schema", json!({"base_id": ada_base})),
+        ("/api/records/list", json!({"base_id": ada_base, "table": "Tasks"})),
+        ("/api/records/create", json!({"base_id": ada_base, "table": "Tasks", "fields": {"Task": "sneaky"}})),
+    ] {
+        let response = app.bearer_call(&bob, path, body).await;
+        assert!(response.status().is_client_error(), "{path} answered {}", response.status());
+    }
+
+    // A's objects still work.
+    let still = app.bearer_call(&ada_key.key, "/api/keys/list", json!({})).await;
+    assert_eq!(still.status(), StatusCode::OK);
+    assert_eq!(app.as_browser(&ada_cookie, "/api/sessions/list", &[]).await.status(), StatusCode::OK);
+    let client = app.services.connections.for_user(&ada.id).await.unwrap().client;
+    let base = backend::model::airtable::BaseId::parse(&ada_base).unwrap();
+    let tasks = client.list_all(&base, "Tasks", &backend::airtable::ListQuery::default()).await.unwrap();
+    assert_eq!(tasks.len(), 70, "nothing was added to A's base");
+}
+
+/// Secrets are stored only as hashes or sealed: the database holds no API key, sandbox token
+/// or Airtable token in clear.
+async fn no_secret_is_stored_in_clear(app: TestApp) {
+    let ada = app.services.auth.users.create("ada@example.com", PASSWORD, false).await.unwrap();
+    let key = app.services.auth.api_keys.create(&ada.id, "script", Scope::Read).await.unwrap();
+    let token = app.services.sandbox.provision(&ada.id).await.unwrap();
+    let token = secrecy::ExposeSecret::expose_secret(&token).to_owned();
+    let refresh = app.token_pair("ada@example.com", PASSWORD).await["refresh_token"].as_str().unwrap().to_owned();
+
+    let pool = app.services.db.pool();
+    let mut stored = String::new();
+    for (table, columns) in [
+        ("users", "password_hash"),
+        ("api_keys", "key_hash || ' ' || prefix"),
+        ("refresh_tokens", "token_hash"),
+        ("sandbox_tokens", "token_hash || ' ' || token_sealed"),
+    ] {
+        let sql = format!("SELECT {columns} FROM {table}");
+        let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await.unwrap();
+        stored.extend(rows.into_iter().map(|(text,)| text + "\n"));
+    }
+    for secret in [key.key.as_str(), &key.key[key.prefix.len()..], token.as_str(), &token[18..], refresh.as_str(), PASSWORD] {
+        assert!(!stored.contains(secret), "a secret is stored in clear");
+    }
+}
+
+on_both_databases!(
+    a_user_lists_their_sessions_and_signs_one_out,
+    deleting_an_account_takes_everything_it_owns,
+    another_users_objects_are_out_of_reach,
+    no_secret_is_stored_in_clear,
+);
