@@ -16,7 +16,7 @@ test('settings asks to sign in, then creates, uses and revokes an API key', asyn
   await expect(page.getByText('No API keys yet.')).toBeVisible();
 
   await page.getByLabel('Key name').fill('curl script');
-  await page.getByLabel('Access', { exact: true }).selectOption('read');
+  await page.getByRole('combobox', { name: /Access/ }).selectOption('read');
   await page.getByRole('button', { name: 'Create key' }).click();
   const key = (await page.getByLabel('New API key').textContent())!.trim();
   expect(key).toMatch(/^pyat_/);
@@ -72,4 +72,40 @@ test('an administrator disables and enables an account on the users page', async
   await page.getByRole('button', { name: `Enable ${member}` }).click();
   await expect(row).toContainText('Active');
   await page.screenshot({ path: 'screenshots/admin-users.png', fullPage: true });
+});
+
+test('settings show the sandbox connection and this browser, and delete the account', async ({ page }) => {
+  const email = `leaving-${Date.now()}@example.com`;
+  const password = 'correct horse battery';
+  await page.goto('/register');
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL('/');
+
+  await page.goto('/settings');
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+  const airtable = page.getByRole('region', { name: 'Airtable' });
+  await expect(airtable).toContainText('You are working in your sandbox');
+  await airtable.getByLabel('Personal access token').fill('not a token');
+  await airtable.getByRole('button', { name: 'Save token' }).click();
+  await expect(airtable.getByRole('alert')).toContainText('not an Airtable personal access token');
+
+  const sessions = page.getByRole('region', { name: 'Active sessions' });
+  await expect(sessions.getByText('This browser')).toBeVisible();
+  await page.screenshot({ path: 'screenshots/settings.png', fullPage: true });
+
+  const danger = page.getByRole('region', { name: 'Delete account' });
+  await danger.getByLabel('Password').fill(password);
+  await danger.getByLabel('I understand').check();
+  await danger.getByRole('button', { name: 'Delete my account' }).click();
+  await expect(page).toHaveURL('/');
+  await expect(page.getByRole('banner').getByRole('link', { name: 'Log in' })).toBeVisible();
+
+  await page.goto('/login');
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByRole('alert')).toHaveText('The email or password is incorrect.');
 });

@@ -65,7 +65,7 @@ impl SessionChanges {
     }
 
     /// Counts a change each time `action` completes.
-    fn follow<A: 'static + Send + Sync, T: 'static + Send + Sync>(action: Action<A, T>) {
+    pub fn follow<A: 'static + Send + Sync, T: 'static + Send + Sync>(action: Action<A, T>) {
         let changes = Self::get().0;
         Effect::new(move |_| {
             if action.version().get() > 0 {

@@ -24,6 +24,8 @@ pub async fn delete_account(password: String) -> Result<(), AppError> {
 #[component]
 pub fn DeleteAccountSection() -> impl IntoView {
     let action = ServerAction::<DeleteAccount>::new();
+    // The header's account menu refreshes once the account is gone.
+    crate::pages::session::SessionChanges::follow(action.into());
     view! {
         <section class="card danger-zone" aria-labelledby="delete-title">
             <h2 id="delete-title">"Delete account"</h2>
