@@ -165,6 +165,14 @@ impl Client {
         parse(answer)
     }
 
+    /// The `GET` address of a listing's first page, as `list_records` would send it.
+    ///
+    /// # Errors
+    /// `InvalidRequest` when the API address can't take a path.
+    pub fn listing_url(&self, base: &BaseId, table: &str, query: &ListQuery) -> Result<url::Url, AirtableError> {
+        self.url(&table_path(base, table), &query.to_pairs())
+    }
+
     /// Every record of the listing, page after page, up to `maxRecords`.
     ///
     /// An offset that expires mid-way (`LIST_RECORDS_ITERATOR_NOT_AVAILABLE`) starts the

@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 use crate::model::airtable::{BaseId, BaseSchema};
 
 type Key = (String, BaseId);
+type Entries = HashMap<Key, (Arc<BaseSchema>, Instant)>;
 
 /// A shared cache of base schemas with a time to live.
 #[derive(Clone)]
 pub struct SchemaCache {
     ttl: Duration,
-    entries: Arc<Mutex<HashMap<Key, (Arc<BaseSchema>, Instant)>>>,
+    entries: Arc<Mutex<Entries>>,
 }
 
 impl SchemaCache {

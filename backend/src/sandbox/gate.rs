@@ -59,10 +59,10 @@ impl Gate {
         if windows.len() > 10_000 {
             windows.retain(|_, w| w.recent.back().is_some_and(|t| now.duration_since(*t) < WINDOW) || w.penalty_until.is_some_and(|u| u > now));
         }
-        if let Some(base) = base.filter(|_| self.per_base > 0) {
-            if !windows.entry(format!("base:{base}")).or_default().admit(now, self.per_base, self.penalty) {
-                return Err(SandboxError::rate_limited());
-            }
+        if let Some(base) = base.filter(|_| self.per_base > 0)
+            && !windows.entry(format!("base:{base}")).or_default().admit(now, self.per_base, self.penalty)
+        {
+            return Err(SandboxError::rate_limited());
         }
         if self.per_token > 0 && !windows.entry(format!("token:{token_owner}")).or_default().admit(now, self.per_token, self.penalty) {
             return Err(SandboxError::rate_limited());

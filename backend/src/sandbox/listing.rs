@@ -131,10 +131,10 @@ impl Sandbox {
         if page_size == 0 || page_size > max_page {
             return Err(SandboxError::invalid_request(format!("pageSize must be between 1 and {max_page}.")));
         }
-        if let Some(view) = &query.view {
-            if !table.views.iter().any(|v| v.id.as_str() == view || &v.name == view) {
-                return Err(SandboxError::view_not_found(view));
-            }
+        if let Some(view) = &query.view
+            && !table.views.iter().any(|v| v.id.as_str() == view || &v.name == view)
+        {
+            return Err(SandboxError::view_not_found(view));
         }
         let now = now_ms();
         let (issued_ms, start) = match &query.offset {
