@@ -95,8 +95,14 @@ pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next)
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        // Static files and the 404 page are served by the fallback.
-        .map_or_else(|| "fallback".to_owned(), |p| p.as_str().to_owned());
+        .map_or_else(
+            || {
+                // The sandbox is a nested service, which sets no matched path; static files and
+                // the 404 page are served by the fallback.
+                if request.uri().path().starts_with("/sandbox/") { "/sandbox/v0/*".to_owned() } else { "fallback".to_owned() }
+            },
+            |p| p.as_str().to_owned(),
+        );
     let method = method_label(request.method());
     let start = Instant::now();
     let response = next.run(request).await;

@@ -148,6 +148,7 @@ async fn a_very_long_formula_is_sent_as_a_post_and_still_filters(app: TestApp) {
     let (_, client) = app.sandbox_user("ada@example.com").await;
     let base = app.scratch_base(&client, item_fields()).await;
     client.create_records(&base, "Items", &[fields(json!({ "Name": "keep" })), fields(json!({ "Name": "drop" }))], false).await.unwrap();
+    let before = sandbox_requests(&app, "POST").await;
     let decoys: Vec<String> = (0..700).map(|i| formula::eq("Name", &format!("decoy number {i}"))).collect();
     let mut parts = decoys;
     parts.push(formula::eq("Name", "keep"));
@@ -156,8 +157,17 @@ async fn a_very_long_formula_is_sent_as_a_post_and_still_filters(app: TestApp) {
     let found = client.list_all(&base, "Items", &ListQuery { filter_by_formula: Some(long), ..ListQuery::default() }).await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].fields["Name"], "keep");
+    assert_eq!(sandbox_requests(&app, "POST").await, before + 1, "the listing went by POST");
+}
+
+/// Sandbox requests so far with `method`, from `/metrics`.
+async fn sandbox_requests(app: &TestApp, method: &str) -> u64 {
     let metrics = app.get("/metrics").await.text().await.unwrap();
-    assert!(metrics.contains("/sandbox/v0/{base}/{table}/listRecords"), "the listing went by POST");
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("http_requests_total{") && l.contains(&format!("method=\"{method}\"")) && l.contains("route=\"/sandbox/v0"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
 }
 
 async fn upserts_report_what_they_created_and_updated(app: TestApp) {
