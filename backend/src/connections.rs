@@ -74,8 +74,18 @@ impl Connections {
             let token = self.cipher.open(user.as_str(), &sealed).map_err(|_| ConnectionError::Unreadable)?;
             return Ok(Connection { client: self.airtable.client(self.airtable_api_url.clone(), token), kind: ConnectionKind::Airtable });
         }
+        Ok(self.sandbox_for(user).await?.0)
+    }
+
+    /// The user's sandbox whatever they are connected to, and its token for other Airtable
+    /// clients; provisioned (token and demo base) on first use.
+    ///
+    /// # Errors
+    /// Database and sandbox failures.
+    pub async fn sandbox_for(&self, user: &UserId) -> Result<(Connection, SecretString), ConnectionError> {
         let token = self.sandbox.provision(user).await?;
-        Ok(Connection { client: self.airtable.client(self.sandbox_api_url.clone(), token), kind: ConnectionKind::Sandbox })
+        let client = self.airtable.client(self.sandbox_api_url.clone(), SecretString::from(token.expose_secret().to_owned()));
+        Ok((Connection { client, kind: ConnectionKind::Sandbox }, token))
     }
 
     /// What Settings shows about the user's connection.

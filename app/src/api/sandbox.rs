@@ -22,8 +22,8 @@ pub async fn sandbox_credentials() -> Result<SandboxAccess, AppError> {
 
     let principal = crate::auth::require_user()?;
     let services = crate::auth::services();
-    let token = services.sandbox.provision(&principal.user.id).await.map_err(backend::connections::ConnectionError::from)?;
-    let connection = services.connections.for_user(&principal.user.id).await?;
+    // The sandbox's own client, even for users connected to Airtable with a token of their own.
+    let (connection, token) = services.connections.sandbox_for(&principal.user.id).await?;
     let bases = connection.client.list_bases().await?;
     let endpoint_url = format!("{}/sandbox", services.public_url.as_str().trim_end_matches('/'));
     Ok(SandboxAccess {

@@ -229,16 +229,7 @@ impl Client {
                 "records": chunk.iter().map(|fields| json!({ "fields": fields })).collect::<Vec<_>>(),
                 "typecast": typecast,
             });
-            let answer = self
-                .send(Request {
-                    method: Method::POST,
-                    path: table_path(base, table),
-                    query: vec![],
-                    body: Some(&body),
-                    base: Some(base),
-                    repeat: Repeat::Unsafe,
-                })
-                .await?;
+            let answer = self.write_to_table(base, table, Method::POST, vec![], Some(&body), Repeat::Unsafe).await?;
             created.extend(parse::<RecordsBody>(answer)?.records);
         }
         Ok(created)
@@ -259,16 +250,7 @@ impl Client {
         let mut updated = Vec::with_capacity(updates.len());
         for chunk in updates.chunks(RECORDS_PER_WRITE) {
             let body = json!({ "records": chunk, "typecast": typecast });
-            let answer = self
-                .send(Request {
-                    method: mode.method(),
-                    path: table_path(base, table),
-                    query: vec![],
-                    body: Some(&body),
-                    base: Some(base),
-                    repeat: Repeat::Safe,
-                })
-                .await?;
+            let answer = self.write_to_table(base, table, mode.method(), vec![], Some(&body), Repeat::Safe).await?;
             updated.extend(parse::<RecordsBody>(answer)?.records);
         }
         Ok(updated)
@@ -298,16 +280,7 @@ impl Client {
                 "records": chunk.iter().map(|fields| json!({ "fields": fields })).collect::<Vec<_>>(),
                 "typecast": typecast,
             });
-            let answer = self
-                .send(Request {
-                    method: Method::PATCH,
-                    path: table_path(base, table),
-                    query: vec![],
-                    body: Some(&body),
-                    base: Some(base),
-                    repeat: Repeat::Safe,
-                })
-                .await?;
+            let answer = self.write_to_table(base, table, Method::PATCH, vec![], Some(&body), Repeat::Safe).await?;
             let part: Upserted = parse(answer)?;
             all.created_records.extend(part.created_records);
             all.updated_records.extend(part.updated_records);
@@ -324,19 +297,25 @@ impl Client {
         let mut deleted = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(RECORDS_PER_WRITE) {
             let query = chunk.iter().map(|id| ("records[]".to_owned(), id.to_string())).collect();
-            let answer = self
-                .send(Request {
-                    method: Method::DELETE,
-                    path: table_path(base, table),
-                    query,
-                    body: None,
-                    base: Some(base),
-                    repeat: Repeat::Safe,
-                })
-                .await?;
+            let answer = self.write_to_table(base, table, Method::DELETE, query, None, Repeat::Safe).await?;
             deleted.extend(parse::<DeletedBody>(answer)?.records.into_iter().map(|d| d.id));
         }
         Ok(deleted)
+    }
+}
+
+impl Client {
+    /// One write request (a chunk) to a table's records path.
+    async fn write_to_table(
+        &self,
+        base: &BaseId,
+        table: &str,
+        method: Method,
+        query: Vec<(String, String)>,
+        body: Option<&Value>,
+        repeat: Repeat,
+    ) -> Result<Value, AirtableError> {
+        self.send(Request { method, path: table_path(base, table), query, body, base: Some(base), repeat }).await
     }
 }
 

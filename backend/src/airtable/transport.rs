@@ -62,7 +62,7 @@ impl Client {
             let failure = match builder.send().await {
                 Ok(response) => {
                     let status = response.status();
-                    let bytes = response.bytes().await.map_err(|e| self.lost(&url, &e, request.repeat))?;
+                    let bytes = response.bytes().await.map_err(|e| self.lost(&e, request.repeat))?;
                     if status.is_success() {
                         return serde_json::from_slice(&bytes)
                             .map_err(|e| AirtableError::InvalidResponse(e.to_string()));
@@ -87,7 +87,7 @@ impl Client {
                     error
                 }
                 Err(e) if e.is_connect() => AirtableError::Unreachable { url: self.api_url.to_string(), reason: reason(&e) },
-                Err(e) => self.lost(&url, &e, request.repeat),
+                Err(e) => self.lost(&e, request.repeat),
             };
             if !failure.is_retryable() || attempt > retry.max_retries {
                 return Err(failure);
@@ -99,7 +99,7 @@ impl Client {
     }
 
     /// A request that was sent but whose answer never arrived in full.
-    fn lost(&self, _url: &url::Url, e: &reqwest::Error, repeat: Repeat) -> AirtableError {
+    fn lost(&self, e: &reqwest::Error, repeat: Repeat) -> AirtableError {
         match repeat {
             Repeat::Unsafe => AirtableError::MaybeApplied { reason: reason(e) },
             Repeat::Safe => AirtableError::Unreachable { url: self.api_url.to_string(), reason: reason(e) },

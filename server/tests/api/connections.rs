@@ -46,6 +46,11 @@ async fn a_saved_token_is_checked_sealed_and_used_for_the_users_calls(dialect: D
     let connection = app.services.connections.for_user(&user.id).await.unwrap();
     assert_eq!(connection.kind, ConnectionKind::Airtable);
     assert_eq!(connection.client.list_bases().await.unwrap()[0].id, their_base);
+    let credentials: Value =
+        app.client.post(app.url("/api/sandbox/credentials")).bearer_auth(&bearer).json(&json!({})).send().await.unwrap().json().await.unwrap();
+    let sandbox_bases = credentials["base_ids"].as_array().unwrap();
+    assert_eq!(sandbox_bases.len(), 1, "the user's own sandbox, not their Airtable bases");
+    assert_ne!(sandbox_bases[0], json!(their_base));
 
     let removed: ConnectionView = app
         .client
