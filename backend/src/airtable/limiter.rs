@@ -92,16 +92,18 @@ impl Limiter {
         waited
     }
 
-    /// Records a 429 from Airtable: every request to `base` now waits out the penalty.
+    /// Records a 429 from Airtable: every request to `base` now waits out the penalty, which is
+    /// the server's `Retry-After` when it sent one shorter than Airtable's.
     /// Returns how long the caller should wait before retrying.
-    pub fn rate_limited(&self, base: Option<&BaseId>) -> Duration {
+    pub fn rate_limited(&self, base: Option<&BaseId>, retry_after: Option<Duration>) -> Duration {
+        let penalty = retry_after.map_or(self.penalty, |wait| wait.min(self.penalty));
         if let Some(base) = base {
             let mut bases = self.bases.lock().expect("limiter counters lock");
             let counters = bases.entry(base.as_str().to_owned()).or_default();
             counters.rate_limited += 1;
-            counters.penalty_until = Some(Instant::now() + self.penalty);
+            counters.penalty_until = Some(Instant::now() + penalty);
         }
-        self.penalty
+        penalty
     }
 
     /// Every base this process has called, busiest first.
@@ -158,10 +160,18 @@ mod tests {
     #[tokio::test]
     async fn a_rate_limited_base_waits_out_its_penalty() {
         let limiter = Limiter::new(&LimiterSettings { penalty: Duration::from_millis(150), ..Default::default() });
-        assert_eq!(limiter.rate_limited(Some(&base())), Duration::from_millis(150));
+        assert_eq!(limiter.rate_limited(Some(&base()), None), Duration::from_millis(150));
         assert!(limiter.snapshot()[0].penalty_left.is_some());
         let waited = limiter.acquire("token", Some(&base())).await;
         assert!(waited >= Duration::from_millis(100), "{waited:?}");
         assert_eq!(limiter.snapshot()[0].rate_limited, 1);
+    }
+
+    #[test]
+    fn a_shorter_retry_after_shortens_the_penalty_and_a_longer_one_is_capped() {
+        let limiter = Limiter::new(&LimiterSettings::default());
+        assert_eq!(limiter.rate_limited(Some(&base()), Some(Duration::from_secs(1))), Duration::from_secs(1));
+        assert!(limiter.snapshot()[0].penalty_left.unwrap() <= Duration::from_secs(1));
+        assert_eq!(limiter.rate_limited(Some(&base()), Some(Duration::from_secs(600))), Duration::from_secs(30));
     }
 }

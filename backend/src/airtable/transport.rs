@@ -62,6 +62,7 @@ impl Client {
             let failure = match builder.send().await {
                 Ok(response) => {
                     let status = response.status();
+                    let retry_after = retry_after(response.headers());
                     let bytes = response.bytes().await.map_err(|e| self.lost(&e, request.repeat))?;
                     if status.is_success() {
                         return serde_json::from_slice(&bytes)
@@ -69,7 +70,7 @@ impl Client {
                     }
                     let error = AirtableError::from_response(status.as_u16(), &bytes);
                     if status == StatusCode::TOO_MANY_REQUESTS {
-                        let penalty = self.airtable.limiter.rate_limited(request.base);
+                        let penalty = self.airtable.limiter.rate_limited(request.base, retry_after);
                         tracing::warn!(base.id = request.base.map(BaseId::as_str), attempt, "Airtable answered 429; waiting out its penalty");
                         if attempt > retry.max_retries {
                             return Err(error);
@@ -126,6 +127,12 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
     let ceiling = base.saturating_mul(1 << attempt.min(6).saturating_sub(1)).min(Duration::from_secs(8));
     let millis = ceiling.as_millis().max(1) as u64;
     Duration::from_millis(rand::rng().random_range(millis / 2..=millis))
+}
+
+/// A `Retry-After` given in seconds. Airtable itself sends none; the sandbox and proxies may.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let seconds = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok()?;
+    Some(Duration::from_secs(seconds))
 }
 
 /// A transport failure in words, without the URL (which reqwest would repeat) or any header.

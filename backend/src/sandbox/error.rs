@@ -12,11 +12,14 @@ pub struct SandboxError {
     pub error_type: &'static str,
     /// Empty for the errors Airtable answers as `{"error":"TYPE"}`.
     pub message: String,
+    /// How long a rate-limited caller must wait, sent as `Retry-After` so that clients (ours
+    /// included) wait out this sandbox's penalty rather than assume Airtable's 30 seconds.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl SandboxError {
     fn new(status: u16, error_type: &'static str, message: impl Into<String>) -> Self {
-        Self { status, error_type, message: message.into() }
+        Self { status, error_type, message: message.into(), retry_after: None }
     }
 
     /// The body, in the shape Airtable uses for this kind of error.
@@ -93,8 +96,9 @@ impl SandboxError {
         Self::new(422, "DUPLICATE_OR_EMPTY_FIELD_NAME", format!("{what} name \"{name}\" is empty or already used"))
     }
 
-    pub fn rate_limited() -> Self {
-        Self::new(429, "RATE_LIMIT_REACHED", "Rate limit exceeded. Please try again later")
+    /// Over a limit, with the time left in the penalty that follows.
+    pub fn rate_limited(retry_after: std::time::Duration) -> Self {
+        Self { retry_after: Some(retry_after), ..Self::new(429, "RATE_LIMIT_REACHED", "Rate limit exceeded. Please try again later") }
     }
 
     pub fn too_large(limit: usize) -> Self {

@@ -17,20 +17,21 @@ struct Window {
 }
 
 impl Window {
-    /// Admits one request at `now`, or starts (or continues) a penalty.
-    fn admit(&mut self, now: Instant, per_second: u32, penalty: Duration) -> bool {
-        if self.penalty_until.is_some_and(|until| now < until) {
-            return false;
+    /// Admits one request at `now`, or starts (or continues) a penalty and says how much of it
+    /// is left.
+    fn admit(&mut self, now: Instant, per_second: u32, penalty: Duration) -> Result<(), Duration> {
+        if let Some(until) = self.penalty_until.filter(|until| now < *until) {
+            return Err(until - now);
         }
         while self.recent.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
             self.recent.pop_front();
         }
         if self.recent.len() >= per_second as usize {
             self.penalty_until = Some(now + penalty);
-            return false;
+            return Err(penalty);
         }
         self.recent.push_back(now);
-        true
+        Ok(())
     }
 }
 
@@ -59,13 +60,11 @@ impl Gate {
         if windows.len() > 10_000 {
             windows.retain(|_, w| w.recent.back().is_some_and(|t| now.duration_since(*t) < WINDOW) || w.penalty_until.is_some_and(|u| u > now));
         }
-        if let Some(base) = base.filter(|_| self.per_base > 0)
-            && !windows.entry(format!("base:{base}")).or_default().admit(now, self.per_base, self.penalty)
-        {
-            return Err(SandboxError::rate_limited());
+        if let Some(base) = base.filter(|_| self.per_base > 0) {
+            windows.entry(format!("base:{base}")).or_default().admit(now, self.per_base, self.penalty).map_err(SandboxError::rate_limited)?;
         }
-        if self.per_token > 0 && !windows.entry(format!("token:{token_owner}")).or_default().admit(now, self.per_token, self.penalty) {
-            return Err(SandboxError::rate_limited());
+        if self.per_token > 0 {
+            windows.entry(format!("token:{token_owner}")).or_default().admit(now, self.per_token, self.penalty).map_err(SandboxError::rate_limited)?;
         }
         Ok(())
     }
@@ -81,7 +80,9 @@ mod tests {
         for _ in 0..5 {
             gate.admit("u", Some("appA")).unwrap();
         }
-        assert_eq!(gate.admit("u", Some("appA")).unwrap_err().status, 429);
+        let refused = gate.admit("u", Some("appA")).unwrap_err();
+        assert_eq!(refused.status, 429);
+        assert_eq!(refused.retry_after, Some(Duration::from_secs(30)));
         // Another base of the same user is not affected.
         gate.admit("u", Some("appB")).unwrap();
     }
@@ -91,19 +92,20 @@ mod tests {
         let mut window = Window::default();
         let start = Instant::now();
         for _ in 0..5 {
-            assert!(window.admit(start, 5, Duration::ZERO));
+            assert!(window.admit(start, 5, Duration::ZERO).is_ok());
         }
-        assert!(window.admit(start + Duration::from_millis(1001), 5, Duration::ZERO));
+        assert!(window.admit(start + Duration::from_millis(1001), 5, Duration::ZERO).is_ok());
     }
 
     #[test]
     fn a_penalty_refuses_everything_until_it_ends() {
         let mut window = Window::default();
         let start = Instant::now();
-        assert!(window.admit(start, 1, Duration::from_secs(30)));
-        assert!(!window.admit(start, 1, Duration::from_secs(30)));
-        assert!(!window.admit(start + Duration::from_secs(29), 1, Duration::from_secs(30)));
-        assert!(window.admit(start + Duration::from_secs(31), 1, Duration::from_secs(30)));
+        let penalty = Duration::from_secs(30);
+        assert!(window.admit(start, 1, penalty).is_ok());
+        assert_eq!(window.admit(start, 1, penalty), Err(penalty));
+        assert_eq!(window.admit(start + Duration::from_secs(29), 1, penalty), Err(Duration::from_secs(1)));
+        assert!(window.admit(start + Duration::from_secs(31), 1, penalty).is_ok());
     }
 
     #[test]

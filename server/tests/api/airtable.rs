@@ -1,7 +1,6 @@
 //! The Airtable client against the sandbox, over real HTTP: records, the Meta API, formulas,
 //! errors and rate limits, as any Airtable client would meet them.
 
-use std::time::Duration;
 
 use backend::airtable::{Airtable, AirtableSettings, Client, ListQuery, LimiterSettings, RecordUpdate, UpdateMode, formula};
 use backend::auth::User;
@@ -281,8 +280,8 @@ on_both_databases!(
     the_sandbox_answers_in_airtables_error_shapes,
 );
 
-/// A client that goes faster than the sandbox allows meets a 429, waits out the penalty and
-/// finishes; the limiter counts the 429.
+/// A client that goes faster than the sandbox allows meets a 429, waits out the sandbox's
+/// penalty (its `Retry-After`, not Airtable's 30 seconds) and finishes; the limiter counts the 429.
 #[tokio::test]
 async fn a_client_that_outruns_the_limit_waits_out_the_penalty_and_finishes() {
     let app = spawn_app_with(backend::db::Dialect::Sqlite, |s| {
@@ -293,14 +292,28 @@ async fn a_client_that_outruns_the_limit_waits_out_the_penalty_and_finishes() {
     let user = app.services.auth.users.create("ada@example.com", PASSWORD, false).await.unwrap();
     let token = app.services.sandbox.provision(&user.id).await.unwrap();
     let eager = Airtable::new(&AirtableSettings {
-        limits: LimiterSettings { requests_per_second_per_base: 20, penalty: Duration::from_secs(1), ..LimiterSettings::default() },
+        limits: LimiterSettings { requests_per_second_per_base: 20, ..LimiterSettings::default() },
         ..AirtableSettings::default()
     });
-    let client = eager.client(url::Url::parse(&app.url("/sandbox")).unwrap(), token);
+    let client = eager.client(url::Url::parse(&app.url("/sandbox")).unwrap(), token.clone());
     let base = client.list_bases().await.unwrap()[0].id.clone();
     for _ in 0..4 {
         client.list_records(&base, "Team", &ListQuery { max_records: Some(1), ..ListQuery::default() }).await.unwrap();
     }
     let state = eager.limiter().snapshot();
     assert!(state[0].rate_limited >= 1, "the sandbox answered 429 at least once: {state:?}");
+
+    // The refusal itself names the wait.
+    let http = reqwest::Client::new();
+    let url = app.url(&format!("/sandbox/v0/{base}/Team"));
+    let mut refused = None;
+    for _ in 0..4 {
+        let response = http.get(&url).bearer_auth(secrecy::ExposeSecret::expose_secret(&token)).send().await.unwrap();
+        if response.status() == 429 {
+            refused = Some(response);
+            break;
+        }
+    }
+    let refused = refused.expect("four quick requests at 2/s meet a 429");
+    assert_eq!(refused.headers()["retry-after"], "1");
 }
