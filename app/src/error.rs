@@ -124,3 +124,17 @@ impl From<backend::connections::ConnectionError> for AppError {
         }
     }
 }
+
+#[cfg(feature = "ssr")]
+impl From<backend::llm::LlmSettingsError> for AppError {
+    fn from(e: backend::llm::LlmSettingsError) -> Self {
+        use backend::llm::LlmSettingsError as E;
+        match e {
+            E::Db(_) => {
+                tracing::error!(error = %e, "could not read or save a user's LLM settings");
+                Self::Internal.with_status()
+            }
+            _ => Self::Invalid(e.to_string()).with_status(),
+        }
+    }
+}

@@ -14,7 +14,7 @@ use crate::clock::now_ms;
 use crate::db::{Db, DbError};
 use crate::model::airtable::{ConnectionKind, ConnectionView};
 use crate::sandbox::{Sandbox, SandboxError};
-use crate::secrets::Cipher;
+use crate::secrets::{Cipher, last_four};
 
 /// A client for one user, and what it is connected to.
 #[derive(Clone)]
@@ -111,7 +111,7 @@ impl Connections {
         }
         let client = self.airtable.client(self.airtable_api_url.clone(), SecretString::from(text.to_owned()));
         client.list_bases().await.map_err(ConnectionError::Rejected)?;
-        let last4: String = text.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+        let last4 = last_four(text);
         let now = now_ms();
         sqlx::query(
             "INSERT INTO airtable_tokens (user_id, token_sealed, token_last4, saved_ms) VALUES ($1, $2, $3, $4) \

@@ -13,6 +13,12 @@ use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;
 use secrecy::{SecretBox, SecretString};
 
+/// The last four characters of a secret: the only part of a saved token or key ever shown again.
+pub fn last_four(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    chars[chars.len().saturating_sub(4)..].iter().collect()
+}
+
 /// Bytes of randomness in a generated secret (256 bits).
 const SECRET_BYTES: usize = 32;
 

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use std::time::Duration;
 
+use backend::llm::LlmEndpoint;
+use backend::model::llm::LlmProvider;
 use backend::sandbox::SandboxSettings;
 use backend::secrets::{self, SecretError};
 use secrecy::{ExposeSecret, SecretBox, SecretString};
@@ -77,6 +79,22 @@ pub struct Settings {
     /// Sandbox: largest page of a listing [default: 100]
     #[arg(long, env = "PYAIRTABLE_SANDBOX_PAGE_SIZE", value_name = "N", global = true)]
     pub sandbox_page_size: Option<String>,
+
+    /// LLM for users who chose none in Settings: offline, gemini or openai_compatible [default: offline]
+    #[arg(long, env = "PYAIRTABLE_LLM_PROVIDER", value_name = "PROVIDER", global = true)]
+    pub llm_provider: Option<String>,
+
+    /// The default provider's model [default: offline-assistant, gemini-2.5-flash or gpt-4o-mini]
+    #[arg(long, env = "PYAIRTABLE_LLM_MODEL", value_name = "MODEL", global = true)]
+    pub llm_model: Option<String>,
+
+    /// The default OpenAI-compatible endpoint [default: https://api.openai.com/v1]
+    #[arg(long, env = "PYAIRTABLE_LLM_BASE_URL", value_name = "URL", global = true)]
+    pub llm_base_url: Option<String>,
+
+    /// The default provider's API key; prefer the environment variable over the option
+    #[arg(long, env = "PYAIRTABLE_LLM_API_KEY", value_name = "KEY", hide_env_values = true, global = true)]
+    pub llm_api_key: Option<String>,
 }
 
 impl Settings {
@@ -97,6 +115,10 @@ impl Settings {
             sandbox_requests_per_second: self.sandbox_requests_per_second.or(lower.sandbox_requests_per_second),
             sandbox_penalty_seconds: self.sandbox_penalty_seconds.or(lower.sandbox_penalty_seconds),
             sandbox_page_size: self.sandbox_page_size.or(lower.sandbox_page_size),
+            llm_provider: self.llm_provider.or(lower.llm_provider),
+            llm_model: self.llm_model.or(lower.llm_model),
+            llm_base_url: self.llm_base_url.or(lower.llm_base_url),
+            llm_api_key: self.llm_api_key.or(lower.llm_api_key),
         }
     }
 
@@ -135,6 +157,8 @@ pub struct Config {
     pub log_filter: String,
     pub airtable_api_url: Url,
     pub sandbox: SandboxSettings,
+    /// The LLM for users who chose none; holds the default API key, so never logged.
+    pub llm_default: LlmEndpoint,
     jwt_secret: Option<SecretString>,
     encryption_key: Option<SecretBox<[u8; 32]>>,
 }
@@ -286,9 +310,12 @@ impl Config {
             ..defaults
         };
 
+        let llm_default = llm_default(s.llm_provider, s.llm_model, s.llm_base_url, s.llm_api_key)?;
+
         Ok(Config {
             airtable_api_url,
             sandbox,
+            llm_default,
             bind,
             public_url,
             database_url: SecretString::from(database_url),
@@ -328,6 +355,48 @@ impl Config {
         };
         Ok(Secrets { jwt_secret, encryption_key })
     }
+}
+
+/// The server-wide LLM. Gemini without a key is refused here, at startup, rather than on a
+/// user's first chat message.
+fn llm_default(
+    provider: Option<String>,
+    model: Option<String>,
+    base_url: Option<String>,
+    api_key: Option<String>,
+) -> Result<LlmEndpoint, ConfigError> {
+    let provider_text = provider.unwrap_or_else(|| "offline".into());
+    let provider = LlmProvider::parse(&provider_text).ok_or(ConfigError::Invalid {
+        setting: "PYAIRTABLE_LLM_PROVIDER",
+        value: provider_text,
+        problem: "which is not a known provider",
+        fix: "use offline, gemini or openai_compatible",
+    })?;
+    let api_key = api_key.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).map(SecretString::from);
+    if provider == LlmProvider::Gemini && api_key.is_none() {
+        return Err(ConfigError::Invalid {
+            setting: "PYAIRTABLE_LLM_API_KEY",
+            value: "(empty)".into(),
+            problem: "but the gemini provider needs a key",
+            fix: "set PYAIRTABLE_LLM_API_KEY to a key from aistudio.google.com/apikey, or use PYAIRTABLE_LLM_PROVIDER=offline",
+        });
+    }
+    let base_url = match provider {
+        LlmProvider::OpenaiCompatible => {
+            let text = base_url.unwrap_or_else(|| "https://api.openai.com/v1".into());
+            Some(Url::parse(&text).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host()).ok_or(
+                ConfigError::Invalid {
+                    setting: "PYAIRTABLE_LLM_BASE_URL",
+                    value: redact_password(&text),
+                    problem: "which is not an http:// or https:// URL",
+                    fix: "use the endpoint's address up to /v1, such as https://api.openai.com/v1 or http://127.0.0.1:11434/v1",
+                },
+            )?)
+        }
+        _ => None,
+    };
+    let model = model.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()).unwrap_or_else(|| provider.default_model().to_owned());
+    Ok(LlmEndpoint { provider, model, base_url, api_key })
 }
 
 /// A whole number setting of at least `min`, or `default` when unset.
@@ -396,6 +465,19 @@ mod tests {
         assert_eq!(changed.sandbox.penalty.as_secs(), 1);
         let bad = Config::from_settings(Settings { sandbox_page_size: Some("0".into()), ..settings() });
         assert!(matches!(bad, Err(ConfigError::Invalid { setting: "PYAIRTABLE_SANDBOX_PAGE_SIZE", .. })));
+    }
+
+    #[test]
+    fn the_default_llm_is_offline_and_gemini_needs_a_key() {
+        let config = Config::from_settings(settings()).unwrap();
+        assert_eq!(config.llm_default.provider, LlmProvider::Offline);
+        let keyless = Config::from_settings(Settings { llm_provider: Some("gemini".into()), ..settings() });
+        assert!(matches!(keyless, Err(ConfigError::Invalid { setting: "PYAIRTABLE_LLM_API_KEY", .. })));
+        let openai = Config::from_settings(Settings { llm_provider: Some("openai_compatible".into()), ..settings() }).unwrap();
+        assert_eq!(openai.llm_default.base_url.unwrap().as_str(), "https://api.openai.com/v1");
+        assert_eq!(openai.llm_default.model, "gpt-4o-mini");
+        let unknown = Config::from_settings(Settings { llm_provider: Some("claude".into()), ..settings() });
+        assert!(matches!(unknown, Err(ConfigError::Invalid { setting: "PYAIRTABLE_LLM_PROVIDER", .. })));
     }
 
     #[test]

@@ -54,6 +54,7 @@ impl Application {
                 sandbox: config.sandbox.clone(),
                 sandbox_api_url: own_sandbox_url(local_addr),
                 public_url: public_url(config, local_addr),
+                llm_default: config.llm_default.clone(),
             },
         );
         spawn_session_cleanup(services.auth.sessions.clone());

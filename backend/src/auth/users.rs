@@ -114,8 +114,9 @@ impl Users {
         Self { db }
     }
 
-    /// Creates an account. The first account of an installation is its admin; `admin`
-    /// makes any other one an admin too (for `pyairtable user create --admin`).
+    /// Creates an account. The first account of an installation is its admin, even when two
+    /// register at once; `admin` makes any other one an admin too (for
+    /// `pyairtable user create --admin`).
     ///
     /// # Errors
     /// `InvalidEmail`, `WeakPassword` or `EmailTaken`.
@@ -125,22 +126,31 @@ impl Users {
         let hash = passwords::hash(password.to_owned()).await;
         let now = now_ms();
         let display_name = email.split('@').next().unwrap_or_default().to_owned();
+        let mut tx = self.db.pool().begin().await?;
+        // Released again by the rollback if the insert below fails.
+        let first = sqlx::query("UPDATE first_admin SET claimed = 1 WHERE id = 1 AND claimed = 0")
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
         let sql = format!(
             "INSERT INTO users (id, email, display_name, password_hash, is_admin, disabled, created_ms, password_changed_ms) \
-             SELECT $1, $2, $3, $4, CASE WHEN $5 = 1 OR NOT EXISTS (SELECT 1 FROM users) THEN 1 ELSE 0 END, 0, $6, $6 \
-             RETURNING {COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $6) RETURNING {COLUMNS}"
         );
         let row: Result<UserRow, sqlx::Error> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(UserId::generate().0)
             .bind(&email)
             .bind(display_name)
             .bind(hash)
-            .bind(i64::from(admin))
+            .bind(i64::from(admin || first))
             .bind(now)
-            .fetch_one(self.db.pool())
+            .fetch_one(&mut *tx)
             .await;
         match row {
-            Ok(row) => Ok(row.into()),
+            Ok(row) => {
+                tx.commit().await?;
+                Ok(row.into())
+            }
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AuthError::EmailTaken),
             Err(e) => Err(e.into()),
         }

@@ -66,6 +66,13 @@ async fn deleting_an_account_takes_everything_it_owns(app: TestApp) {
     app.services.sandbox.provision(&ada.id).await.unwrap();
     app.services.sandbox.provision(&bob.id).await.unwrap();
     app.services.auth.api_keys.create(&ada.id, "script", Scope::Write).await.unwrap();
+    let gemini = backend::llm::LlmChoice {
+        provider: backend::model::llm::LlmProvider::Gemini,
+        model: String::new(),
+        base_url: String::new(),
+        api_key: secrecy::SecretString::from("AIzaSy-ada-0000".to_owned()),
+    };
+    app.services.llm_settings.save(&ada.id, &gemini).await.unwrap();
     let cookie = app.browser_session("ada@example.com", "test").await;
 
     let wrong = app.as_browser(&cookie, "/api/account/delete", &[("password", "not my password")]).await;
@@ -74,7 +81,8 @@ async fn deleting_an_account_takes_everything_it_owns(app: TestApp) {
     assert!(deleted.status().is_success() || deleted.status().is_redirection(), "{}", deleted.status());
 
     let pool = app.services.db.pool();
-    for (table, column) in [("users", "id"), ("sessions", "user_id"), ("api_keys", "user_id"), ("sandbox_tokens", "user_id"), ("sandbox_bases", "user_id")] {
+    for (table, column) in [("users", "id"), ("sessions", "user_id"), ("api_keys", "user_id"), ("sandbox_tokens", "user_id"), ("sandbox_bases", "user_id"), ("llm_settings", "user_id")]
+    {
         let sql = format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1");
         let (left,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ada.id.as_str()).fetch_one(pool).await.unwrap();
         assert_eq!(left, 0, "{table} still holds rows of the deleted user");

@@ -16,6 +16,18 @@ fn pyairtable(dir: &std::path::Path) -> Command {
     command
 }
 
+/// Reads a JSON-logging server's stderr up to its "listening" line: the address, and the rest.
+fn listening(child: &mut std::process::Child) -> (String, std::io::Lines<BufReader<std::process::ChildStderr>>) {
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    loop {
+        let line = lines.next().expect("the server logs that it listens").unwrap();
+        let entry: serde_json::Value = serde_json::from_str(&line).expect("every log line is JSON");
+        if entry["message"] == "listening" {
+            return (entry["address"].as_str().unwrap().to_owned(), lines);
+        }
+    }
+}
+
 #[test]
 fn help_documents_every_setting() {
     let dir = tempfile::tempdir().unwrap();
@@ -34,6 +46,11 @@ fn help_documents_every_setting() {
         "PYAIRTABLE_LOG",
         "PYAIRTABLE_JWT_SECRET",
         "PYAIRTABLE_ENCRYPTION_KEY",
+        "PYAIRTABLE_AIRTABLE_API_URL",
+        "PYAIRTABLE_LLM_PROVIDER",
+        "PYAIRTABLE_LLM_MODEL",
+        "PYAIRTABLE_LLM_BASE_URL",
+        "PYAIRTABLE_LLM_API_KEY",
     ] {
         let shown = help.contains(&format!("[env: {variable}=")) || help.contains(&format!("[env: {variable}]"));
         assert!(shown, "--help does not mention {variable}:\n{help}");
@@ -86,14 +103,7 @@ async fn serve_logs_json_with_request_ids_and_stops_cleanly_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let address = loop {
-        let line = lines.next().expect("the server logs that it listens").unwrap();
-        let entry: serde_json::Value = serde_json::from_str(&line).expect("every log line is JSON");
-        if entry["message"] == "listening" {
-            break entry["address"].as_str().unwrap().to_owned();
-        }
-    };
+    let (address, lines) = listening(&mut child);
 
     let response = reqwest::Client::new()
         .get(format!("http://{address}/api/health"))
@@ -152,4 +162,85 @@ async fn user_create_makes_an_admin_who_can_sign_in() {
     let users = backend::auth::users::Users::new(db);
     let user = users.authenticate("root@example.com", "correct horse battery").await.unwrap();
     assert!(user.is_admin);
+}
+
+/// Every secret a user hands the server or gets from it, used over HTTP against a server that
+/// logs at debug level: none of them appears in the log.
+#[tokio::test]
+async fn secrets_in_use_never_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let password = "correct horse battery";
+    let created = pyairtable(dir.path())
+        .args(["user", "create", "--email", "ada@example.com"])
+        .env("PYAIRTABLE_USER_PASSWORD", password)
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let mut child = pyairtable(dir.path())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("PYAIRTABLE_LOG_FORMAT", "json")
+        .env("PYAIRTABLE_LOG", "debug")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (address, lines) = listening(&mut child);
+    // The log is read while the server runs, so a full pipe can't stall it.
+    let log = std::thread::spawn(move || lines.map(Result::unwrap).collect::<Vec<String>>());
+
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("http://{address}{path}");
+    let pair: serde_json::Value = http
+        .post(url("/api/auth/token"))
+        .json(&serde_json::json!({"email": "ada@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = pair["access_token"].as_str().unwrap().to_owned();
+    let refresh = pair["refresh_token"].as_str().unwrap().to_owned();
+    let key: serde_json::Value = http
+        .post(url("/api/keys/create"))
+        .bearer_auth(&access)
+        .json(&serde_json::json!({"name": "script", "scope": "write"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = key["key"].as_str().unwrap().to_owned();
+    let credentials: serde_json::Value =
+        http.post(url("/api/sandbox/credentials")).bearer_auth(&key).json(&serde_json::json!({})).send().await.unwrap().json().await.unwrap();
+    let sandbox_token = credentials["token"].as_str().unwrap().to_owned();
+    let base = credentials["base_ids"][0].as_str().unwrap();
+    let listed = http.get(url(&format!("/sandbox/v0/{base}/Tasks?maxRecords=1"))).bearer_auth(&sandbox_token).send().await.unwrap();
+    assert_eq!(listed.status(), 200);
+    let llm_key = "sk-live-the-users-own-llm-key-0042";
+    let saved = http
+        .post(url("/api/llm/save"))
+        .bearer_auth(&access)
+        .form(&[("provider", "gemini"), ("model", "gemini-2.5-flash"), ("api_key", llm_key)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    let refreshed = http.post(url("/api/auth/refresh")).json(&serde_json::json!({"refresh_token": refresh})).send().await.unwrap();
+    assert_eq!(refreshed.status(), 200);
+
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert!(child.wait().unwrap().success());
+    let log = log.join().unwrap();
+    assert!(log.len() > 10, "the debug log says something: {log:?}");
+    for (what, secret) in [
+        ("password", password),
+        ("access token", access.as_str()),
+        ("refresh token", refresh.as_str()),
+        ("API key", key.as_str()),
+        ("sandbox token", sandbox_token.as_str()),
+        ("LLM key", llm_key),
+    ] {
+        assert!(!log.iter().any(|l| l.contains(secret)), "the {what} appears in the log");
+    }
 }
