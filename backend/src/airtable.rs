@@ -1,10 +1,11 @@
 //! Airtable Web API client: records, the Meta API, errors, the shared rate limiter, the schema
-//! cache and the formula builder.
+//! cache, the formula builder and the field conditions built on it.
 //!
 //! The same client talks to `https://api.airtable.com` and to the local sandbox; only the
 //! API address and the token differ.
 
 mod error;
+pub mod filters;
 pub mod formula;
 mod limiter;
 mod meta;

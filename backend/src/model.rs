@@ -3,3 +3,5 @@
 pub mod airtable;
 pub mod auth;
 pub mod health;
+pub mod llm;
+pub mod tools;

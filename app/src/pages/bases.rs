@@ -117,8 +117,9 @@ pub async fn delete_record(base_id: String, table: String, record_id: String) ->
 
 #[cfg(feature = "ssr")]
 mod ssr {
+    use backend::airtable::filters::{self, FilterOp};
     use backend::airtable::{ListQuery, formula};
-    use backend::model::airtable::{BaseId, BaseSchema, Direction, Field, FieldType, RecordId, Sort, Table};
+    use backend::model::airtable::{BaseId, BaseSchema, Direction, Field, RecordId, Sort, Table};
 
     use crate::error::AppError;
 
@@ -175,22 +176,17 @@ mod ssr {
         }
         let mut parts = Vec::new();
         if let Some(needle) = given(listing.search) {
-            let searched: Vec<String> = table
-                .fields
-                .iter()
-                .filter(|f| f.field_type.is_text())
-                .map(|f| formula::contains_text(&f.name, needle.trim()))
-                .collect();
-            if searched.is_empty() {
-                return Err(invalid(format!("The table “{}” has no text fields to search. Use a filter instead.", table.name)));
-            }
-            parts.push(formula::or(&searched));
+            parts.push(filters::search(table, &needle, &[]).map_err(|e| invalid(e.0))?);
         }
         if let Some(name) = given(listing.filter_field) {
             let field = field(table, &name)?;
             let value = listing.filter_value.unwrap_or_default();
             let op = listing.filter_op.unwrap_or_else(|| "is".into());
-            parts.push(filter(field, op.trim(), value.trim())?);
+            let op = match FilterOp::parse(&op) {
+                Some(op @ (FilterOp::Is | FilterOp::Contains)) => op,
+                _ => return Err(invalid(format!("“{}” is not a filter: use “is” or “contains”.", op.trim()))),
+            };
+            parts.push(filters::condition(field, op, &value).map_err(|e| invalid(e.0))?);
         }
         if !parts.is_empty() {
             query.filter_by_formula = Some(formula::and(&parts));
@@ -199,81 +195,28 @@ mod ssr {
     }
 
     fn field<'a>(table: &'a Table, name: &str) -> Result<&'a Field, AppError> {
-        table.field(name).ok_or_else(|| {
-            invalid(format!("The table “{}” has no field “{name}”. Pick one of its fields.", table.name))
-        })
-    }
-
-    /// One filter condition: `is` compares as the field's type does, `contains` looks in its text.
-    fn filter(field: &Field, op: &str, value: &str) -> Result<String, AppError> {
-        let name = field.name.as_str();
-        match op {
-            "contains" => Ok(formula::contains_text(name, value)),
-            "is" if value.is_empty() => Ok(formula::is_blank(name)),
-            "is" => match &field.field_type {
-                FieldType::Number
-                | FieldType::Currency
-                | FieldType::Percent
-                | FieldType::Rating
-                | FieldType::Duration
-                | FieldType::AutoNumber => {
-                    let n = super::cells::parse_number(&field.field_type, value).ok_or_else(|| {
-                        invalid(format!("“{value}” is not a number, and “{name}” holds numbers. Type a number such as 12 or 2.5."))
-                    })?;
-                    Ok(formula::compare_number(name, formula::Comparison::Eq, n))
-                }
-                FieldType::Checkbox => {
-                    let checked = match value.to_lowercase().as_str() {
-                        "true" | "yes" | "checked" | "1" | "✓" => true,
-                        "false" | "no" | "unchecked" | "0" => false,
-                        _ => {
-                            return Err(invalid(format!("“{name}” is a checkbox: filter it with “checked” or “unchecked”.")));
-                        }
-                    };
-                    Ok(format!("{} = {}", formula::field(name), formula::boolean(checked)))
-                }
-                FieldType::Date | FieldType::DateTime | FieldType::CreatedTime | FieldType::LastModifiedTime => {
-                    Ok(formula::date_same_day(name, value))
-                }
-                FieldType::MultipleSelects => Ok(formula::list_contains(name, value)),
-                _ => Ok(formula::eq(name, value)),
-            },
-            other => Err(invalid(format!("“{other}” is not a filter: use “is” or “contains”."))),
-        }
+        filters::field(table, name).map_err(|e| invalid(e.0))
     }
 
     #[cfg(test)]
     mod tests {
-        use backend::model::airtable::{FieldId, TableId};
-
         use super::*;
 
-        fn field(id: u8, name: &str, field_type: FieldType) -> Field {
-            Field {
-                id: FieldId::parse(&format!("fld{}AAAAAAAAAAAAA", (b'A' + id) as char)).unwrap(),
-                name: name.into(),
-                field_type,
-                description: None,
-                options: None,
-            }
-        }
-
+        /// The table as Airtable's Meta API would describe it.
         fn tasks() -> Table {
-            let fields = vec![
-                field(0, "Task", FieldType::SingleLineText),
-                field(1, "Status", FieldType::SingleSelect),
-                field(2, "Estimate", FieldType::Number),
-                field(3, "Done", FieldType::Checkbox),
-                field(4, "Due", FieldType::Date),
-            ];
-            Table {
-                id: TableId::parse("tblAAAAAAAAAAAAAA").unwrap(),
-                name: "Tasks".into(),
-                primary_field_id: fields[0].id.clone(),
-                description: None,
-                fields,
-                views: vec![],
-            }
+            serde_json::from_value(serde_json::json!({
+                "id": "tblAAAAAAAAAAAAAA",
+                "name": "Tasks",
+                "primaryFieldId": "fldAAAAAAAAAAAAAA",
+                "fields": [
+                    { "id": "fldAAAAAAAAAAAAAA", "name": "Task", "type": "singleLineText" },
+                    { "id": "fldBAAAAAAAAAAAAA", "name": "Status", "type": "singleSelect" },
+                    { "id": "fldCAAAAAAAAAAAAA", "name": "Estimate", "type": "number" },
+                    { "id": "fldDAAAAAAAAAAAAA", "name": "Done", "type": "checkbox" },
+                    { "id": "fldEAAAAAAAAAAAAA", "name": "Due", "type": "date" }
+                ]
+            }))
+            .expect("a valid table")
         }
 
         fn listing() -> Listing {
@@ -343,7 +286,7 @@ mod ssr {
         #[test]
         fn unknown_fields_and_operators_are_explained() {
             let sorted = list_query(&tasks(), Listing { sort_field: Some("Nope".into()), ..listing() });
-            assert_eq!(sorted.unwrap_err().to_string(), "The table “Tasks” has no field “Nope”. Pick one of its fields.");
+            assert_eq!(sorted.unwrap_err().to_string(), "The table “Tasks” has no field “Nope”. Its fields are: Task, Status, Estimate, Done, Due.");
             let op = list_query(&tasks(), Listing { filter_field: Some("Task".into()), filter_op: Some("like".into()), ..listing() });
             assert_eq!(op.unwrap_err().to_string(), "“like” is not a filter: use “is” or “contains”.");
             let direction = list_query(

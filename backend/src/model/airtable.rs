@@ -140,6 +140,17 @@ pub enum FieldType {
 }
 
 impl FieldType {
+    /// Reads a number as people type it: "1,200", "$12.50", "15%". Percent fields take points,
+    /// so "15" and "15%" both mean 0.15, matching how their cells are shown.
+    pub fn parse_number(&self, text: &str) -> Option<f64> {
+        let text = text.trim();
+        let text = text.strip_suffix('%').unwrap_or(text);
+        let digits_from = text.find(|c: char| c.is_ascii_digit() || c == '-' || c == '.')?;
+        let cleaned: String = text[digits_from..].chars().filter(|c| *c != ',' && !c.is_whitespace()).collect();
+        let n: f64 = cleaned.parse().ok().filter(|n: &f64| n.is_finite())?;
+        Some(if *self == FieldType::Percent { n / 100.0 } else { n })
+    }
+
     /// The name Airtable uses, e.g. `singleLineText`.
     pub fn name(&self) -> String {
         match self {

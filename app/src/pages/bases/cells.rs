@@ -20,17 +20,6 @@ pub fn is_numeric(field_type: &FieldType) -> bool {
     )
 }
 
-/// Reads a number as people type it: "1,200", "$12.50", "15%". Percent fields take points, so
-/// "15" and "15%" both mean 0.15, matching how their cells are shown.
-pub fn parse_number(field_type: &FieldType, text: &str) -> Option<f64> {
-    let text = text.trim();
-    let text = text.strip_suffix('%').unwrap_or(text);
-    let digits_from = text.find(|c: char| c.is_ascii_digit() || c == '-' || c == '.')?;
-    let cleaned: String = text[digits_from..].chars().filter(|c| *c != ',' && !c.is_whitespace()).collect();
-    let n: f64 = cleaned.parse().ok().filter(|n: &f64| n.is_finite())?;
-    Some(if *field_type == FieldType::Percent { n / 100.0 } else { n })
-}
-
 /// The value to send for text typed into a cell of `field`. Blank text clears the cell; numbers
 /// and lists are converted here, and everything else goes as text for Airtable's `typecast`.
 pub fn input_value(field: &Field, text: &str) -> Value {
@@ -47,7 +36,7 @@ pub fn input_value(field: &Field, text: &str) -> Value {
         )
     };
     match &field.field_type {
-        t if is_numeric(t) || *t == FieldType::Rating => parse_number(t, text)
+        t if is_numeric(t) || *t == FieldType::Rating => t.parse_number(text)
             .and_then(serde_json::Number::from_f64)
             .map_or_else(|| Value::String(text.trim().to_owned()), Value::Number),
         FieldType::MultipleSelects => list(&[',']),
