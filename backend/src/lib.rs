@@ -17,11 +17,17 @@ pub mod db;
 #[cfg(feature = "server")]
 pub mod health;
 #[cfg(feature = "server")]
+pub mod llm;
+#[cfg(feature = "server")]
+pub mod mcp;
+#[cfg(feature = "server")]
 pub mod sandbox;
 #[cfg(feature = "server")]
 pub mod secrets;
 #[cfg(feature = "server")]
 mod services;
+#[cfg(feature = "server")]
+pub mod tools;
 
 #[cfg(feature = "server")]
 pub use services::{ServiceSettings, Services};

@@ -8,8 +8,10 @@ use crate::auth::Auth;
 use crate::connections::Connections;
 use crate::db::Db;
 use crate::health::{DatabaseCheck, Health};
+use crate::llm::{LlmEndpoint, LlmSettings};
 use crate::sandbox::{Sandbox, SandboxSettings};
 use crate::secrets::Cipher;
+use crate::tools::Catalog;
 
 /// What wiring the services needs beyond the database.
 pub struct ServiceSettings<'a> {
@@ -23,6 +25,8 @@ pub struct ServiceSettings<'a> {
     pub sandbox_api_url: Url,
     /// The address people and their scripts use to reach this server.
     pub public_url: Url,
+    /// The LLM for users who chose none.
+    pub llm_default: LlmEndpoint,
 }
 
 /// Shared, cheaply cloned handles to every backend service.
@@ -34,6 +38,9 @@ pub struct Services {
     pub airtable: Airtable,
     pub sandbox: Sandbox,
     pub connections: Connections,
+    pub llm_settings: LlmSettings,
+    /// Every Airtable tool, for the chat, MCP and the REST API.
+    pub tools: Catalog,
     /// Airtable's API address, where users' own tokens are used.
     pub airtable_api_url: Url,
     /// The address people and their scripts use to reach this server.
@@ -48,6 +55,7 @@ impl Services {
         let cipher = Cipher::new(settings.encryption_key);
         let airtable = Airtable::new(&settings.airtable);
         let sandbox = Sandbox::new(db.clone(), cipher.clone(), settings.sandbox);
+        let llm_settings = LlmSettings::new(db.clone(), cipher.clone(), settings.llm_default);
         let connections = Connections::new(
             db.clone(),
             cipher,
@@ -56,6 +64,6 @@ impl Services {
             settings.airtable_api_url.clone(),
             settings.sandbox_api_url,
         );
-        Self { db, health, auth, airtable, sandbox, connections, airtable_api_url: settings.airtable_api_url, public_url: settings.public_url }
+        Self { db, health, auth, airtable, sandbox, connections, llm_settings, tools: Catalog::new(), airtable_api_url: settings.airtable_api_url, public_url: settings.public_url }
     }
 }

@@ -28,6 +28,14 @@ test('settings asks to sign in, then creates, uses and revokes an API key', asyn
   expect(listed.status()).toBe(200);
   expect(JSON.stringify(await listed.json())).toContain('curl script');
 
+  // The same key opens the tool catalog: a read-only key gets the read-only tools.
+  await expect(page.getByTestId('mcp-url')).toHaveText(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+  const tools = await request.get('/api/tools', { headers: { authorization: `Bearer ${key}` } });
+  expect(tools.status()).toBe(200);
+  const catalog = (await tools.json()).tools as { name: string; annotations: { readOnlyHint: boolean } }[];
+  expect(catalog.map((t) => t.name)).toContain('search_records');
+  expect(catalog.every((t) => t.annotations.readOnlyHint)).toBe(true);
+
   page.once('dialog', (dialog) => dialog.accept());
   await page.getByRole('button', { name: 'Revoke curl script' }).click();
   await expect(page.getByText('No API keys yet.')).toBeVisible();
@@ -108,4 +116,45 @@ test('settings show the sandbox connection and this browser, and delete the acco
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await expect(page.getByRole('alert')).toHaveText('The email or password is incorrect.');
+});
+
+test('a user chooses an OpenAI-compatible LLM, keeps its key across a model change, and goes back to the default', async ({ page }) => {
+  await page.goto('/register?next=/settings');
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+  await page.getByLabel('Email', { exact: true }).fill(`llm-${Date.now()}@example.com`);
+  await page.getByLabel('Password', { exact: true }).fill('correct horse battery');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL('/settings');
+
+  const section = page.getByRole('region', { name: 'LLM provider' });
+  const summary = section.getByTestId('llm-summary');
+  await expect(summary).toHaveText("You use the server's default: the offline assistant.");
+  await expect(section.getByLabel('API key')).toHaveCount(0);
+
+  await section.getByLabel('Provider').selectOption('openai_compatible');
+  await section.getByLabel('Model').fill('llama3.1:8b');
+  await section.getByLabel('Endpoint').fill('http://127.0.0.1:11434/v1');
+  await section.getByLabel('API key').fill('sk-local-key-7781');
+  await section.getByRole('button', { name: 'Save LLM settings' }).click();
+  await expect(summary).toHaveText('Your chat uses llama3.1:8b at http://127.0.0.1:11434/v1.');
+  await expect(section).toContainText('A key ending in 7781 is saved.');
+  // The key itself is never put back in the page.
+  expect(await page.content()).not.toContain('sk-local-key-7781');
+
+  // A new model, with the key left empty, keeps the key; the choice survives a reload.
+  await section.getByLabel('Model').fill('qwen2.5:14b');
+  await section.getByRole('button', { name: 'Save LLM settings' }).click();
+  await expect(summary).toContainText('qwen2.5:14b');
+  await page.reload();
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+  await expect(summary).toHaveText('Your chat uses qwen2.5:14b at http://127.0.0.1:11434/v1.');
+  await expect(section).toContainText('A key ending in 7781 is saved.');
+
+  // An endpoint that is not a web address is explained.
+  await section.getByLabel('Endpoint').fill('ftp://files.example.com');
+  await section.getByRole('button', { name: 'Save LLM settings' }).click();
+  await expect(section.getByRole('alert')).toContainText('http:// or https://');
+
+  await section.getByRole('button', { name: "Use the server's default" }).click();
+  await expect(summary).toHaveText("You use the server's default: the offline assistant.");
 });

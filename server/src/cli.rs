@@ -1,4 +1,5 @@
-//! The command line: `pyairtable [serve]`, `pyairtable migrate`, `--help` and `--version`.
+//! The command line: `pyairtable [serve]`, `pyairtable migrate`, `pyairtable mcp`,
+//! `pyairtable user create`, `--help` and `--version`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +40,12 @@ pub enum Command {
     Serve,
     /// Apply database migrations, then exit
     Migrate,
+    /// Serve the Airtable tools over MCP on stdin and stdout, for desktop AI clients
+    Mcp {
+        /// The API key whose owner the tools act for; a read key offers only the read-only tools
+        #[arg(long, env = "PYAIRTABLE_API_KEY", hide_env_values = true)]
+        api_key: String,
+    },
     /// Manage user accounts
     User {
         #[command(subcommand)]
@@ -70,7 +77,12 @@ pub async fn run() -> ExitCode {
         eprintln!("pyairtable: the .env file can't be read: {e}\n  Fix: correct or remove .env in the working directory.");
         return ExitCode::from(2);
     }
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if matches!(cli.command, Some(Command::Mcp { .. })) {
+        // The sandbox is reached over HTTP, so an MCP process serves its own on a private
+        // loopback port, never on the address a running server already holds.
+        cli.settings.bind = Some("127.0.0.1:0".into());
+    }
     let config = match Config::load(cli.settings, cli.config.as_deref()) {
         Ok(config) => config,
         Err(e) => {
@@ -83,6 +95,7 @@ pub async fn run() -> ExitCode {
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&config).await,
         Command::Migrate => startup::open_database(&config).await.map(drop),
+        Command::Mcp { api_key } => mcp_stdio(&config, &api_key).await,
         Command::User { action: UserCommand::Create { email, password, admin } } => {
             create_user(&config, &email, &password, admin).await
         }
@@ -103,6 +116,27 @@ async fn create_user(config: &Config, email: &str, password: &str, admin: bool) 
     let user = user?;
     let role = if user.is_admin { "administrator" } else { "user" };
     println!("Created {role} {} (id {}).", user.email, user.id);
+    Ok(())
+}
+
+/// MCP over stdio until the client closes it. stdout carries only MCP messages; logs go to stderr.
+async fn mcp_stdio(config: &Config, api_key: &str) -> anyhow::Result<()> {
+    use rmcp::ServiceExt;
+
+    let app = Application::build(config).await?;
+    let services = app.services().clone();
+    let principal = services.auth.principal_for_bearer(api_key.trim()).await.map_err(|_| {
+        anyhow::anyhow!("PYAIRTABLE_API_KEY is not a valid API key: it may be revoked, or its account disabled. Create one in Settings → API keys.")
+    })?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let handler = backend::mcp::McpHandler::for_principal(services.tools.clone(), services.connections.clone(), principal);
+    let session = handler.serve(rmcp::transport::stdio()).await?;
+    session.waiting().await?;
+    let _ = stop.send(());
+    server.await??;
     Ok(())
 }
 

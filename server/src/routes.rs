@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, middleware};
 use backend::Services;
 use backend::model::health::HealthStatus;
@@ -17,14 +17,21 @@ use backend::auth::session_store::DbSessionStore;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::cookie::time::Duration;
 use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::normalize_path::NormalizePath;
 use url::Url;
 
 use crate::metrics::{self, Metrics};
 
 mod identity;
+mod mcp;
 mod request_id;
 mod sandbox;
+mod tools;
+
+/// The largest request body a page or server function takes: far above any form or record
+/// write, far below what would strain memory.
+pub const SERVER_FN_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// What handlers reach through `State`.
 #[derive(Clone)]
@@ -81,11 +88,18 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .route("/api/health", get(health))
         .route("/metrics", get(metrics::serve))
+        .route("/api/tools", get(tools::list))
+        .route("/api/execute-tool", post(tools::execute))
         .leptos_routes_with_context(&state, routes, context.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, app::shell))
+        // Server functions read the raw body stream, which axum's default extractor limit
+        // doesn't cap.
+        .layer(RequestBodyLimitLayer::new(SERVER_FN_BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), identity::identify))
         .layer(session_layer(&state))
         .layer(middleware::from_fn_with_state(state.public_url.clone(), identity::same_origin_for_cookies))
+        // MCP answers to bearer credentials only, never to the session cookie.
+        .merge(mcp::router(&state))
         // The sandbox answers to sandbox tokens, not to our sessions or API keys. Airtable's
         // JavaScript client writes to `…/{table}/`, with a trailing slash.
         .nest_service(

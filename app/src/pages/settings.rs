@@ -1,5 +1,5 @@
-//! `/settings`: the signed-in user's account, password, Airtable connection, API keys, sessions
-//! and account deletion.
+//! `/settings`: the signed-in user's account, password, Airtable connection, LLM provider, API
+//! keys, AI clients (MCP), sessions and account deletion.
 
 use backend::model::auth::{ApiKeyInfo, NewApiKey, UserView};
 use leptos::prelude::*;
@@ -7,10 +7,14 @@ use leptos_meta::Title;
 
 mod airtable;
 mod delete_account;
+mod llm;
+mod mcp;
 mod sessions;
 
 use self::airtable::AirtableSection;
 use self::delete_account::DeleteAccountSection;
+use self::llm::LlmSection;
+use self::mcp::McpSection;
 use self::sessions::SessionsSection;
 use crate::api::keys::{CreateApiKey, RevokeApiKey, list_api_keys};
 use crate::components::signed_in::SignedIn;
@@ -36,7 +40,9 @@ pub fn SettingsPage() -> impl IntoView {
                 <Profile user=user.clone() />
                 <PasswordSection />
                 <AirtableSection />
+                <LlmSection />
                 <ApiKeysSection />
+                <McpSection />
                 <SessionsSection />
                 <DeleteAccountSection />
             </section>

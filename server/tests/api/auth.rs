@@ -18,6 +18,8 @@ on_both_databases!(
     a_disabled_user_is_locked_out_at_once,
     cookie_mutations_from_another_origin_are_refused,
     only_an_admin_lists_and_disables_users,
+    an_oversized_body_is_refused_before_any_server_function_reads_it,
+    simultaneous_first_registrations_make_exactly_one_admin,
 );
 
 impl TestApp {
@@ -241,4 +243,28 @@ async fn only_an_admin_lists_and_disables_users(app: TestApp) {
         .await;
     assert_eq!(enabled.status(), StatusCode::OK);
     assert_eq!(app.post_json("/api/keys/list", Some(&bob_token), json!({})).await.status(), StatusCode::OK);
+}
+
+/// Server functions read the raw body, so only the router's limit stands between them and a
+/// body of any size.
+async fn an_oversized_body_is_refused_before_any_server_function_reads_it(app: TestApp) {
+    app.user("ada@example.com").await;
+    let access = app.tokens("ada@example.com").await.access_token;
+    let huge = "x".repeat(server::routes::SERVER_FN_BODY_LIMIT + 1);
+    let body = json!({"base_id": "appAAAAAAAAAAAAAA", "table": "Tasks", "fields": {"Task": huge}});
+    let response = app.post_json("/api/records/create", Some(&access), body).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // An ordinary call still works.
+    assert_eq!(app.post_json("/api/keys/list", Some(&access), json!({})).await.status(), StatusCode::OK);
+}
+
+/// Eight people register at the same moment on a fresh installation: one of them is the admin.
+async fn simultaneous_first_registrations_make_exactly_one_admin(app: TestApp) {
+    let users = &app.services.auth.users;
+    let emails: Vec<String> = (0..8).map(|i| format!("first{i}@example.com")).collect();
+    let created = futures::future::join_all(emails.iter().map(|email| users.create(email, PASSWORD, false))).await;
+    let admins = created.into_iter().map(Result::unwrap).filter(|u| u.is_admin).count();
+    assert_eq!(admins, 1);
+    // Later registrations are not admins.
+    assert!(!app.user("later@example.com").await.is_admin);
 }
