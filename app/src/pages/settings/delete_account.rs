@@ -30,7 +30,7 @@ pub fn DeleteAccountSection() -> impl IntoView {
         <section class="card danger-zone" aria-labelledby="delete-title">
             <h2 id="delete-title">"Delete account"</h2>
             <p class="muted">
-                "This removes your account and everything it owns: sessions, API keys, your saved Airtable token and your sandbox bases. Your bases on airtable.com are not touched. It can't be undone."
+                "This removes your account and everything it owns: sessions, API keys, your saved Airtable token and LLM key, and your sandbox bases. Your bases on airtable.com are not touched. It can't be undone."
             </p>
             <ActionForm action attr:class="form">
                 <label>"Password" <input type="password" name="password" autocomplete="current-password" required /></label>

@@ -73,7 +73,8 @@ fn LlmForm(current: LlmSettingsView, save: ServerAction<SaveLlmSettings>, reset:
         <ActionForm action=save attr:class="form">
             <label>
                 "Provider"
-                <select name="provider" on:change=move |ev| {
+                // Named here: a label around a select would also take in every option's text.
+                <select name="provider" aria-label="Provider" on:change=move |ev| {
                     if let Some(p) = LlmProvider::parse(&event_target_value(&ev)) {
                         provider.set(p);
                     }
