@@ -8,29 +8,12 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::budget::{RESULT_BUDGET, fitting};
+use super::budget::{RESULT_BUDGET, all_records, fitting};
 use super::cells::{is_empty, items};
 use super::resolve::{self, TableRef};
-use super::{READ, Tool, ToolContext, ToolError};
-use crate::airtable::ListQuery;
-use crate::model::airtable::{Field, FieldType, Record, Table};
+use super::tool::{READ, Tool, ToolContext, ToolError};
+use crate::model::airtable::{Field, FieldType, Record};
 use crate::model::tools::ToolHints;
-
-/// More records than this are not read in one call: about a minute at Airtable's pace.
-pub(crate) const MAX_SCAN: usize = 50_000;
-
-/// Reads every record of the table (or of the named fields), refusing tables too large to scan.
-pub(crate) async fn all_records(ctx: &ToolContext, base: &crate::model::airtable::BaseId, table: &Table, fields: Vec<String>) -> Result<Vec<Record>, ToolError> {
-    let query = ListQuery { fields, max_records: Some(MAX_SCAN as u32 + 1), ..ListQuery::default() };
-    let records = ctx.client.list_all(base, table.id.as_str(), &query).await?;
-    if records.len() > MAX_SCAN {
-        return Err(ToolError::Invalid(format!(
-            "The table “{}” has more than {MAX_SCAN} records, too many to read in one call. Filter it with list_records instead.",
-            table.name
-        )));
-    }
-    Ok(records)
-}
 
 #[derive(Deserialize, JsonSchema)]
 pub struct AnalyzeInput {

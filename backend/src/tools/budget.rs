@@ -1,14 +1,14 @@
-//! Keeping results small: a size budget per answer, long cells shortened, and a cursor to
-//! fetch the rest, so one large table can't flood a model's context.
+//! Keeping results small: a size budget per answer, long cells shortened, a cursor to fetch
+//! the rest, and a bound on whole-table scans, so one large table can't flood a model's context.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::ToolError;
+use super::tool::{ToolContext, ToolError};
 use crate::airtable::{Client, ListQuery};
-use crate::model::airtable::{BaseId, Fields, Record};
+use crate::model::airtable::{BaseId, Fields, Record, Table};
 
 /// The most JSON, in bytes, one answer carries: about 6,000 tokens.
 pub const RESULT_BUDGET: usize = 24_000;
@@ -83,6 +83,22 @@ pub(crate) async fn records_page(
     };
     records.truncate(taken);
     Ok(RecordsPage { records, next_cursor: next.map(|c| c.encode()) })
+}
+
+/// More records than this are not read in one call: about a minute at Airtable's pace.
+const MAX_SCAN: usize = 50_000;
+
+/// Reads every record of the table (or of the named fields), refusing tables too large to scan.
+pub(crate) async fn all_records(ctx: &ToolContext, base: &BaseId, table: &Table, fields: Vec<String>) -> Result<Vec<Record>, ToolError> {
+    let query = ListQuery { fields, max_records: Some(MAX_SCAN as u32 + 1), ..ListQuery::default() };
+    let records = ctx.client.list_all(base, table.id.as_str(), &query).await?;
+    if records.len() > MAX_SCAN {
+        return Err(ToolError::Invalid(format!(
+            "The table “{}” has more than {MAX_SCAN} records, too many to read in one call. Filter it with list_records instead.",
+            table.name
+        )));
+    }
+    Ok(records)
 }
 
 /// How many of `items`, from the first, fit in `budget` bytes of JSON; always at least one.

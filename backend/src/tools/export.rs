@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::budget::records_page;
 use super::cells::text;
 use super::resolve::{self, Condition, TableRef};
-use super::{READ, Tool, ToolContext, ToolError};
+use super::tool::{READ, Tool, ToolContext, ToolError};
 use crate::airtable::ListQuery;
 use crate::model::airtable::{Fields, NewField, NewTable, Table};
 use crate::model::tools::ToolHints;

@@ -7,11 +7,11 @@ use serde_json::{Value, json};
 
 use super::budget::{RESULT_BUDGET, fitting, records_page, shorten_cells};
 use super::resolve::{self, Condition, TableRef};
-use super::{READ, Tool, ToolContext, ToolError};
+use super::tool::{READ, Tool, ToolContext, ToolError};
 use crate::airtable::ListQuery;
 use crate::airtable::filters;
 use crate::airtable::formula;
-use crate::model::airtable::{Direction, RecordId, Sort, Table};
+use crate::model::airtable::{Direction, Sort, Table};
 use crate::model::tools::ToolHints;
 
 /// No arguments.
@@ -238,7 +238,7 @@ impl Tool for GetRecord {
 
     async fn run(&self, ctx: &ToolContext, input: GetRecordInput) -> Result<Value, ToolError> {
         let (base, table) = input.target.open(ctx).await?;
-        let id = record_id(&input.record_id)?;
+        let id = resolve::record_id(&input.record_id)?;
         let record = ctx.client.get_record(&base, table.id.as_str(), &id).await.map_err(|e| {
             if e.is_not_found() {
                 ToolError::Invalid(format!("The table “{}” has no record {id}. Use list_records or search_records to find IDs.", table.name))
@@ -248,10 +248,6 @@ impl Tool for GetRecord {
         })?;
         Ok(json!({ "table": table.name, "record": record }))
     }
-}
-
-pub(crate) fn record_id(text: &str) -> Result<RecordId, ToolError> {
-    RecordId::parse(text).map_err(|e| ToolError::Invalid(format!("{e}. Use list_records or search_records to find record IDs.")))
 }
 
 #[derive(Deserialize, JsonSchema)]

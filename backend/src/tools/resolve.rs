@@ -5,10 +5,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{ToolContext, ToolError};
+use super::tool::{ToolContext, ToolError};
 use crate::airtable::filters::{self, FilterError, FilterOp};
 use crate::airtable::formula;
-use crate::model::airtable::{BaseId, Field, Table};
+use crate::model::airtable::{BaseId, Field, RecordId, Table};
 
 impl From<FilterError> for ToolError {
     fn from(e: FilterError) -> Self {
@@ -37,6 +37,11 @@ impl TableRef {
         let table = table(ctx, &base, &self.table).await?;
         Ok((base, table))
     }
+}
+
+/// A record ID as the caller gave it.
+pub(crate) fn record_id(text: &str) -> Result<RecordId, ToolError> {
+    RecordId::parse(text).map_err(|e| ToolError::Invalid(format!("{e}. Use list_records or search_records to find record IDs.")))
 }
 
 /// A table of the base, by ID or exact name.

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::resolve::{self, TableRef};
-use super::{ADD, Tool, ToolContext, ToolError};
+use super::tool::{ADD, Tool, ToolContext, ToolError};
 use crate::model::airtable::{FieldType, NewField, NewTable, Rename};
 use crate::model::tools::ToolHints;
 

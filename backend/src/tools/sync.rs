@@ -8,10 +8,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::analyze::all_records;
+use super::budget::all_records;
 use super::cells::{is_empty, text};
 use super::resolve;
-use super::{Tool, ToolContext, ToolError};
+use super::tool::{Tool, ToolContext, ToolError};
 use crate::airtable::RecordUpdate;
 use crate::airtable::UpdateMode;
 use crate::model::airtable::{Fields, FieldType, Record, RecordId, Table};

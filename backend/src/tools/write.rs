@@ -6,9 +6,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::budget::{RESULT_BUDGET, fitting};
-use super::read::record_id;
 use super::resolve::{self, TableRef};
-use super::{ADD, OVERWRITE, Tool, ToolContext, ToolError};
+use super::tool::{ADD, OVERWRITE, Tool, ToolContext, ToolError};
 use crate::airtable::{RecordUpdate, UpdateMode};
 use crate::model::airtable::{Fields, Record, Table};
 use crate::model::tools::ToolHints;
@@ -121,7 +120,7 @@ impl Tool for UpdateRecords {
             .into_iter()
             .map(|change| {
                 check_fields(&table, &change.fields)?;
-                Ok(RecordUpdate { id: record_id(&change.id)?, fields: change.fields })
+                Ok(RecordUpdate { id: resolve::record_id(&change.id)?, fields: change.fields })
             })
             .collect::<Result<Vec<_>, ToolError>>()?;
         let mode = if input.replace { UpdateMode::Replace } else { UpdateMode::Merge };
@@ -201,7 +200,7 @@ impl Tool for DeleteRecords {
     async fn run(&self, ctx: &ToolContext, input: DeleteRecordsInput) -> Result<Value, ToolError> {
         check_count(input.record_ids.len())?;
         let (base, table) = input.target.open(ctx).await?;
-        let ids = input.record_ids.iter().map(|id| record_id(id)).collect::<Result<Vec<_>, _>>()?;
+        let ids = input.record_ids.iter().map(|id| resolve::record_id(id)).collect::<Result<Vec<_>, _>>()?;
         let deleted = ctx.client.delete_records(&base, table.id.as_str(), &ids).await?;
         Ok(json!({ "table": table.name, "deleted": deleted.len(), "record_ids": deleted }))
     }

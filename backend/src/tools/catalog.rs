@@ -1,0 +1,127 @@
+//! The catalog: every tool by name, with its description, run for a caller's scope.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::tool::{Tool, ToolContext, ToolError};
+use super::{analyze, export, read, schema_change, sync, write};
+use crate::model::auth::Scope;
+use crate::model::tools::ToolInfo;
+
+#[async_trait]
+trait Erased: Send + Sync {
+    fn info(&self) -> &ToolInfo;
+    async fn call(&self, ctx: &ToolContext, arguments: Value) -> Result<Value, ToolError>;
+}
+
+struct Entry<T: Tool> {
+    tool: T,
+    info: ToolInfo,
+}
+
+#[async_trait]
+impl<T: Tool> Erased for Entry<T> {
+    fn info(&self) -> &ToolInfo {
+        &self.info
+    }
+
+    async fn call(&self, ctx: &ToolContext, arguments: Value) -> Result<Value, ToolError> {
+        // MCP clients send no `arguments` at all for a tool without parameters.
+        let arguments = if arguments.is_null() { Value::Object(Default::default()) } else { arguments };
+        let input: T::Input = serde_json::from_value(arguments)
+            .map_err(|e| ToolError::Invalid(format!("The arguments for {} are not right: {e}. See the tool's input schema.", T::NAME)))?;
+        self.tool.run(ctx, input).await
+    }
+}
+
+fn entry<T: Tool>(tool: T) -> Arc<dyn Erased> {
+    let mut schema = serde_json::to_value(schemars::schema_for!(T::Input)).expect("a JSON Schema serializes");
+    if let Some(object) = schema.as_object_mut() {
+        // The draft marker and title add nothing for a client that already knows the tool.
+        object.remove("$schema");
+        object.remove("title");
+    }
+    let info = ToolInfo {
+        name: T::NAME.into(),
+        title: T::TITLE.into(),
+        description: T::DESCRIPTION.into(),
+        input_schema: schema,
+        annotations: T::HINTS,
+    };
+    Arc::new(Entry { tool, info })
+}
+
+/// Every tool, by name. Cheap to clone.
+#[derive(Clone)]
+pub struct Catalog {
+    tools: Arc<Vec<Arc<dyn Erased>>>,
+    by_name: Arc<HashMap<String, usize>>,
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Catalog {
+    pub fn new() -> Self {
+        let tools: Vec<Arc<dyn Erased>> = vec![
+            entry(read::ListBases),
+            entry(read::ListTables),
+            entry(read::DescribeTable),
+            entry(read::ListRecords),
+            entry(read::GetRecord),
+            entry(read::SearchRecords),
+            entry(read::GetFieldInfo),
+            entry(write::CreateRecords),
+            entry(write::UpdateRecords),
+            entry(write::UpsertRecords),
+            entry(write::DeleteRecords),
+            entry(schema_change::CreateTable),
+            entry(schema_change::UpdateTable),
+            entry(schema_change::CreateField),
+            entry(schema_change::UpdateField),
+            entry(analyze::AnalyzeTableData),
+            entry(analyze::FindDuplicates),
+            entry(export::ExportTableCsv),
+            entry(export::CreateMetadataTable),
+            entry(sync::SyncTables),
+        ];
+        let by_name = tools.iter().enumerate().map(|(i, t)| (t.info().name.clone(), i)).collect();
+        Self { tools: Arc::new(tools), by_name: Arc::new(by_name) }
+    }
+
+    /// The tools a caller with `scope` may see: a read-only key sees only the read-only ones.
+    pub fn list(&self, scope: Scope) -> Vec<&ToolInfo> {
+        self.tools.iter().map(|t| t.info()).filter(|info| allowed(info, scope)).collect()
+    }
+
+    /// One tool's description, whatever the scope.
+    pub fn info(&self, name: &str) -> Option<&ToolInfo> {
+        self.by_name.get(name).map(|&i| self.tools[i].info())
+    }
+
+    /// Runs a tool for a caller with `scope`.
+    ///
+    /// # Errors
+    /// `UnknownTool`, `ReadOnly` for a writing tool called with a read-only scope, `Invalid`
+    /// arguments, or what Airtable answered.
+    pub async fn call(&self, ctx: &ToolContext, scope: Scope, name: &str, arguments: Value) -> Result<Value, ToolError> {
+        let tool = self.by_name.get(name).map(|&i| &self.tools[i]).ok_or_else(|| ToolError::UnknownTool(name.chars().take(80).collect()))?;
+        if !allowed(tool.info(), scope) {
+            return Err(ToolError::ReadOnly(name.to_owned()));
+        }
+        let started = std::time::Instant::now();
+        let result = tool.call(ctx, arguments).await;
+        tracing::info!(tool = name, ok = result.is_ok(), elapsed_ms = started.elapsed().as_millis() as u64, "tool call");
+        result
+    }
+}
+
+fn allowed(info: &ToolInfo, scope: Scope) -> bool {
+    scope == Scope::Write || info.annotations.read_only_hint
+}
