@@ -150,10 +150,18 @@ test('a user chooses an OpenAI-compatible LLM, keeps its key across a model chan
   await expect(summary).toHaveText('Your chat uses qwen2.5:14b at http://127.0.0.1:11434/v1.');
   await expect(section).toContainText('A key ending in 7781 is saved.');
 
-  // An endpoint that is not a web address is explained.
+  // An endpoint that is not a web address is explained, and the form keeps what was typed.
   await section.getByLabel('Endpoint').fill('ftp://files.example.com');
   await section.getByRole('button', { name: 'Save LLM settings' }).click();
   await expect(section.getByRole('alert')).toContainText('http:// or https://');
+  await expect(section.getByLabel('Endpoint')).toHaveValue('ftp://files.example.com');
+
+  // Gemini without a key is refused; the Gemini fields stay on screen with the message.
+  await section.getByLabel('Provider').selectOption('gemini');
+  await section.getByRole('button', { name: 'Save LLM settings' }).click();
+  await expect(section.getByRole('alert')).toContainText('Gemini needs an API key');
+  await expect(section.getByLabel('API key')).toBeVisible();
+  await expect(summary).toHaveText('Your chat uses qwen2.5:14b at http://127.0.0.1:11434/v1.');
 
   await section.getByRole('button', { name: "Use the server's default" }).click();
   await expect(summary).toHaveText("You use the server's default: the offline assistant.");

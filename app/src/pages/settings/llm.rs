@@ -44,7 +44,15 @@ pub async fn reset_llm_settings() -> Result<LlmSettingsView, AppError> {
 pub fn LlmSection() -> impl IntoView {
     let save = ServerAction::<SaveLlmSettings>::new();
     let reset = ServerAction::<ResetLlmSettings>::new();
-    let current = Resource::new(move || (save.version().get(), reset.version().get()), |_| llm_settings());
+    // Reloaded only after a save that succeeded: a refused save keeps the form as typed, with
+    // the provider chosen and the message beside it.
+    let saved = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            saved.update(|n| *n += 1);
+        }
+    });
+    let current = Resource::new(move || (saved.get(), reset.version().get()), |_| llm_settings());
     view! {
         <section class="card" aria-labelledby="llm-title">
             <h2 id="llm-title">"LLM provider"</h2>
