@@ -134,4 +134,9 @@ impl Principal {
     pub fn can_write(&self) -> bool {
         self.method != AuthMethod::ApiKey(Scope::Read)
     }
+
+    /// The scope this request acts with: read for a read-only key, write otherwise.
+    pub fn scope(&self) -> Scope {
+        if self.can_write() { Scope::Write } else { Scope::Read }
+    }
 }

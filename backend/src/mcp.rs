@@ -16,7 +16,6 @@ use serde_json::Value;
 
 use crate::auth::Principal;
 use crate::connections::Connections;
-use crate::model::auth::Scope;
 use crate::model::tools::ToolInfo;
 use crate::tools::{Catalog, ToolContext, ToolError};
 
@@ -52,10 +51,6 @@ impl McpHandler {
     }
 }
 
-fn scope(principal: &Principal) -> Scope {
-    if principal.can_write() { Scope::Write } else { Scope::Read }
-}
-
 /// A catalog entry as MCP describes a tool.
 fn mcp_tool(info: &ToolInfo) -> Tool {
     let schema: JsonObject = match &info.input_schema {
@@ -85,7 +80,7 @@ impl ServerHandler for McpHandler {
 
     async fn list_tools(&self, _: Option<PaginatedRequestParams>, ctx: RequestContext<RoleServer>) -> Result<ListToolsResult, ErrorData> {
         let principal = self.caller(&ctx)?;
-        Ok(ListToolsResult::with_all_items(self.catalog.list(scope(&principal)).into_iter().map(mcp_tool).collect()))
+        Ok(ListToolsResult::with_all_items(self.catalog.list(principal.scope()).into_iter().map(mcp_tool).collect()))
     }
 
     async fn call_tool(&self, request: CallToolRequestParams, ctx: RequestContext<RoleServer>) -> Result<CallToolResponse, ErrorData> {
@@ -99,7 +94,7 @@ impl ServerHandler for McpHandler {
         })?;
         let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         let context = ToolContext { client: connection.client };
-        let result = match self.catalog.call(&context, scope(&principal), &request.name, arguments).await {
+        let result = match self.catalog.call(&context, principal.scope(), &request.name, arguments).await {
             Ok(value) => CallToolResult::success(vec![ContentBlock::text(value.to_string())]),
             // The model reads these and can correct its call.
             Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),

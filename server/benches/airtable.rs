@@ -12,28 +12,19 @@ use backend::airtable::{ListQuery, formula};
 use backend::model::airtable::{Fields, NewTable};
 use backend::sandbox::WriteRequest;
 use serde_json::json;
-use server::config::{Config, Settings};
-use server::startup::Application;
+use support::{median, ms};
 
 const BULK_RECORDS: usize = 1_000;
 const SCAN_RECORDS: usize = 10_000;
 const SCAN_RUNS: usize = 15;
 
+mod support;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let settings = Settings {
-        bind: Some("127.0.0.1:0".into()),
-        data_dir: Some(dir.path().to_owned()),
-        log: Some("warn".into()),
-        ..Settings::default()
-    };
-    let config = Config::from_settings(settings)?;
-    let app = Application::build(&config).await?;
-    let services = app.services().clone();
-    tokio::spawn(app.run_until(std::future::pending()));
-
-    let user = services.auth.users.create("bench@example.com", "bench password 123", false).await?;
+    // `bench` keeps the data folder until the end.
+    let bench = support::start().await?;
+    let (services, user) = (bench.services.clone(), bench.user.clone());
     let client = services.connections.for_user(&user.id).await?.client;
     let table: NewTable = serde_json::from_value(json!({ "name": "Items", "fields": [
         { "name": "Name", "type": "singleLineText" },
@@ -102,13 +93,4 @@ fn item(i: usize) -> Fields {
         .as_object()
         .cloned()
         .unwrap_or_default()
-}
-
-fn median(times: &mut [Duration]) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }

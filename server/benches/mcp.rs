@@ -14,28 +14,19 @@ use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::json;
-use server::config::{Config, Settings};
-use server::startup::Application;
+use support::{median, ms};
 
 const RUNS: usize = 40;
 const RECORDS: usize = 100;
 
+mod support;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let settings = Settings {
-        bind: Some("127.0.0.1:0".into()),
-        data_dir: Some(dir.path().to_owned()),
-        log: Some("warn".into()),
-        ..Settings::default()
-    };
-    let config = Config::from_settings(settings)?;
-    let app = Application::build(&config).await?;
-    let address = app.local_addr();
-    let services = app.services().clone();
-    tokio::spawn(app.run_until(std::future::pending()));
-
-    let user = services.auth.users.create("bench@example.com", "bench password 123", false).await?;
+    // `bench` keeps the data folder until the end.
+    let bench = support::start().await?;
+    let (services, user) = (bench.services.clone(), bench.user.clone());
+    let address = bench.address;
     let key = services.auth.api_keys.create(&user.id, "bench", Scope::Read).await?.key;
     let client = services.connections.for_user(&user.id).await?.client;
     let base = client.list_bases().await?[0].id.clone();
@@ -78,13 +69,4 @@ async fn main() -> anyhow::Result<()> {
         mcp_ms - direct_ms,
     );
     Ok(())
-}
-
-fn median(times: &mut [Duration]) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }

@@ -221,15 +221,11 @@ impl Config {
         })?;
 
         let public_text = s.public_url.unwrap_or_else(|| format!("http://{bind}"));
-        let public_url = Url::parse(&public_text)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
-            .ok_or(ConfigError::Invalid {
-                setting: "PYAIRTABLE_PUBLIC_URL",
-                value: public_text,
-                problem: "which is not an http:// or https:// URL",
-                fix: "use the address people type to reach this server, such as https://airtable.example.com",
-            })?;
+        let public_url = web_url(
+            public_text,
+            "PYAIRTABLE_PUBLIC_URL",
+            "use the address people type to reach this server, such as https://airtable.example.com",
+        )?;
 
         let data_dir = s.data_dir.unwrap_or_else(|| PathBuf::from("./data"));
         let database_url = s
@@ -284,15 +280,11 @@ impl Config {
             .map_err(|problem| ConfigError::Secret { setting: "PYAIRTABLE_ENCRYPTION_KEY", problem })?;
 
         let airtable_text = s.airtable_api_url.unwrap_or_else(|| backend::airtable::AIRTABLE_API_URL.into());
-        let airtable_api_url = Url::parse(&airtable_text)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
-            .ok_or(ConfigError::Invalid {
-                setting: "PYAIRTABLE_AIRTABLE_API_URL",
-                value: airtable_text,
-                problem: "which is not an http:// or https:// URL",
-                fix: "leave it unset for https://api.airtable.com, or use your proxy's address",
-            })?;
+        let airtable_api_url = web_url(
+            airtable_text,
+            "PYAIRTABLE_AIRTABLE_API_URL",
+            "leave it unset for https://api.airtable.com, or use your proxy's address",
+        )?;
 
         let defaults = SandboxSettings::default();
         let sandbox = SandboxSettings {
@@ -384,19 +376,23 @@ fn llm_default(
     let base_url = match provider {
         LlmProvider::OpenaiCompatible => {
             let text = base_url.unwrap_or_else(|| "https://api.openai.com/v1".into());
-            Some(Url::parse(&text).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host()).ok_or(
-                ConfigError::Invalid {
-                    setting: "PYAIRTABLE_LLM_BASE_URL",
-                    value: redact_password(&text),
-                    problem: "which is not an http:// or https:// URL",
-                    fix: "use the endpoint's address up to /v1, such as https://api.openai.com/v1 or http://127.0.0.1:11434/v1",
-                },
+            Some(web_url(
+                text,
+                "PYAIRTABLE_LLM_BASE_URL",
+                "use the endpoint's address up to /v1, such as https://api.openai.com/v1 or http://127.0.0.1:11434/v1",
             )?)
         }
         _ => None,
     };
     let model = model.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()).unwrap_or_else(|| provider.default_model().to_owned());
     Ok(LlmEndpoint { provider, model, base_url, api_key })
+}
+
+/// An http:// or https:// address with a host, or the error naming `setting` and the fix.
+fn web_url(text: String, setting: &'static str, fix: &'static str) -> Result<Url, ConfigError> {
+    Url::parse(&text).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host()).ok_or_else(|| {
+        ConfigError::Invalid { setting, value: redact_password(&text), problem: "which is not an http:// or https:// URL", fix }
+    })
 }
 
 /// A whole number setting of at least `min`, or `default` when unset.

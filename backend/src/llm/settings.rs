@@ -66,6 +66,21 @@ struct Saved {
     saved_ms: i64,
 }
 
+impl Saved {
+    /// What Settings shows of a saved choice: never the key, only its last four characters.
+    fn view(self, provider: LlmProvider) -> LlmSettingsView {
+        LlmSettingsView {
+            provider,
+            model: self.model,
+            base_url: self.base_url,
+            has_api_key: self.api_key_sealed.is_some(),
+            api_key_last4: self.api_key_last4,
+            source: LlmSource::Account,
+            saved_ms: Some(self.saved_ms),
+        }
+    }
+}
+
 /// Reads and saves users' LLM settings. Cheap to clone.
 #[derive(Clone)]
 pub struct LlmSettings {
@@ -86,15 +101,7 @@ impl LlmSettings {
     /// Database failures.
     pub async fn view(&self, user: &UserId) -> Result<LlmSettingsView, LlmSettingsError> {
         Ok(match self.saved(user).await? {
-            Some((saved, provider)) => LlmSettingsView {
-                provider,
-                model: saved.model,
-                base_url: saved.base_url,
-                has_api_key: saved.api_key_sealed.is_some(),
-                api_key_last4: saved.api_key_last4,
-                source: LlmSource::Account,
-                saved_ms: Some(saved.saved_ms),
-            },
+            Some((saved, provider)) => saved.view(provider),
             None => {
                 let d = &self.server_default;
                 LlmSettingsView {
@@ -156,6 +163,14 @@ impl LlmSettings {
             },
             (_, key) => (Some(self.cipher.seal(user.as_str(), key)), Some(last_four(key))),
         };
+        let saved = Saved {
+            provider: choice.provider.as_str().to_owned(),
+            model,
+            base_url: base_url.as_ref().map(Url::to_string),
+            api_key_sealed: sealed,
+            api_key_last4: last4,
+            saved_ms: now_ms(),
+        };
         sqlx::query(
             "INSERT INTO llm_settings (user_id, provider, model, base_url, api_key_sealed, api_key_last4, saved_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -164,16 +179,16 @@ impl LlmSettings {
              api_key_last4 = excluded.api_key_last4, saved_ms = excluded.saved_ms",
         )
         .bind(user.as_str())
-        .bind(choice.provider.as_str())
-        .bind(&model)
-        .bind(base_url.as_ref().map(Url::to_string))
-        .bind(sealed)
-        .bind(last4)
-        .bind(now_ms())
+        .bind(&saved.provider)
+        .bind(&saved.model)
+        .bind(&saved.base_url)
+        .bind(&saved.api_key_sealed)
+        .bind(&saved.api_key_last4)
+        .bind(saved.saved_ms)
         .execute(self.db.pool())
         .await?;
-        tracing::info!(user.id = %user, provider = choice.provider.as_str(), model, "saved LLM settings");
-        self.view(user).await
+        tracing::info!(user.id = %user, provider = choice.provider.as_str(), model = saved.model, "saved LLM settings");
+        Ok(saved.view(choice.provider))
     }
 
     /// Forgets the user's choice; the server's default applies again.

@@ -6,12 +6,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::resolve::{self, TableRef};
-use super::tool::{ADD, Tool, ToolContext, ToolError};
+use super::tool::{ADD, OVERWRITE, Tool, ToolContext, ToolError};
 use crate::model::airtable::{FieldType, NewField, NewTable, Rename};
 use crate::model::tools::ToolHints;
-
-/// Renaming or re-describing overwrites the old text, but doing it twice changes nothing more.
-const RENAME: ToolHints = ToolHints { read_only_hint: false, destructive_hint: true, idempotent_hint: true };
 
 /// A new field.
 #[derive(Deserialize, JsonSchema)]
@@ -98,7 +95,7 @@ impl Tool for UpdateTable {
     const NAME: &'static str = "update_table";
     const TITLE: &'static str = "Rename or describe a table";
     const DESCRIPTION: &'static str = "Changes a table's name or description.";
-    const HINTS: ToolHints = RENAME;
+    const HINTS: ToolHints = OVERWRITE;
 
     async fn run(&self, ctx: &ToolContext, input: UpdateTableInput) -> Result<Value, ToolError> {
         let change = rename(input.name, input.description)?;
@@ -159,7 +156,7 @@ impl Tool for UpdateField {
     const NAME: &'static str = "update_field";
     const TITLE: &'static str = "Rename or describe a field";
     const DESCRIPTION: &'static str = "Changes a field's name or description (Airtable's API can't change a field's type).";
-    const HINTS: ToolHints = RENAME;
+    const HINTS: ToolHints = OVERWRITE;
 
     async fn run(&self, ctx: &ToolContext, input: UpdateFieldInput) -> Result<Value, ToolError> {
         let change = rename(input.name, input.description)?;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::budget::all_records;
 use super::cells::{is_empty, text};
 use super::resolve;
-use super::tool::{Tool, ToolContext, ToolError};
+use super::tool::{OVERWRITE, Tool, ToolContext, ToolError};
 use crate::airtable::RecordUpdate;
 use crate::airtable::UpdateMode;
 use crate::model::airtable::{Fields, FieldType, Record, RecordId, Table};
@@ -56,7 +56,7 @@ impl Tool for SyncTables {
     const NAME: &'static str = "sync_tables";
     const TITLE: &'static str = "Sync two tables";
     const DESCRIPTION: &'static str = "Makes a target table match a source table, matching records by a key field: creates the missing ones, updates the changed ones and, with delete_missing, deletes the extra ones. dry_run (the default) only reports what would be created, updated and deleted; call again with dry_run false to apply it.";
-    const HINTS: ToolHints = ToolHints { read_only_hint: false, destructive_hint: true, idempotent_hint: true };
+    const HINTS: ToolHints = OVERWRITE;
 
     async fn run(&self, ctx: &ToolContext, input: SyncTablesInput) -> Result<Value, ToolError> {
         let source_base = resolve::base_id(&input.base_id)?;

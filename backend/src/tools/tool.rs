@@ -55,6 +55,7 @@ pub(crate) trait Tool: Send + Sync + 'static {
 pub(crate) const READ: ToolHints = ToolHints { read_only_hint: true, destructive_hint: false, idempotent_hint: true };
 /// Hints for a tool that adds without overwriting.
 pub(crate) const ADD: ToolHints = ToolHints { read_only_hint: false, destructive_hint: false, idempotent_hint: false };
-/// Hints for a tool that overwrites or deletes, where repeating it changes nothing more.
+/// Hints for a tool that overwrites or deletes (records, names, a synced table), where repeating
+/// it changes nothing more.
 pub(crate) const OVERWRITE: ToolHints = ToolHints { read_only_hint: false, destructive_hint: true, idempotent_hint: true };
 

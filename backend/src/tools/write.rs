@@ -152,7 +152,7 @@ impl Tool for UpsertRecords {
     const TITLE: &'static str = "Create or update records";
     const DESCRIPTION: &'static str =
         "Updates the records that match on the merge_on fields and creates the rest; reports which were created and which updated.";
-    const HINTS: ToolHints = ToolHints { read_only_hint: false, destructive_hint: true, idempotent_hint: true };
+    const HINTS: ToolHints = OVERWRITE;
 
     async fn run(&self, ctx: &ToolContext, input: UpsertRecordsInput) -> Result<Value, ToolError> {
         check_count(input.records.len())?;

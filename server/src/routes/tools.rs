@@ -7,14 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use backend::Services;
 use backend::auth::Principal;
-use backend::model::auth::Scope;
 use backend::tools::{ToolContext, ToolError};
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-fn scope(principal: &Principal) -> Scope {
-    if principal.can_write() { Scope::Write } else { Scope::Read }
-}
 
 fn signed_out() -> Response {
     (StatusCode::UNAUTHORIZED, Json(json!({ "error": "Sign in, or send Authorization: Bearer <API key>." }))).into_response()
@@ -23,7 +18,7 @@ fn signed_out() -> Response {
 /// `GET /api/tools`: the tools the caller may use (a read key sees only the read-only ones).
 pub async fn list(State(services): State<Services>, principal: Option<Extension<Principal>>) -> Response {
     let Some(Extension(principal)) = principal else { return signed_out() };
-    Json(json!({ "tools": services.tools.list(scope(&principal)) })).into_response()
+    Json(json!({ "tools": services.tools.list(principal.scope()) })).into_response()
 }
 
 #[derive(Deserialize)]
@@ -44,7 +39,7 @@ pub async fn execute(State(services): State<Services>, principal: Option<Extensi
         }
     };
     let context = ToolContext { client: connection.client };
-    match services.tools.call(&context, scope(&principal), &call.tool_name, call.arguments).await {
+    match services.tools.call(&context, principal.scope(), &call.tool_name, call.arguments).await {
         Ok(result) => Json(json!({ "result": result, "tool": call.tool_name })).into_response(),
         Err(e) => {
             let status = match &e {

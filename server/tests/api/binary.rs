@@ -16,6 +16,11 @@ fn pyairtable(dir: &std::path::Path) -> Command {
     command
 }
 
+/// Sends a request and reads its JSON answer.
+async fn json_answer(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// Reads a JSON-logging server's stderr up to its "listening" line: the address, and the rest.
 fn listening(child: &mut std::process::Child) -> (String, std::io::Lines<BufReader<std::process::ChildStderr>>) {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
@@ -189,30 +194,12 @@ async fn secrets_in_use_never_reach_the_log() {
 
     let http = reqwest::Client::new();
     let url = |path: &str| format!("http://{address}{path}");
-    let pair: serde_json::Value = http
-        .post(url("/api/auth/token"))
-        .json(&serde_json::json!({"email": "ada@example.com", "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pair = json_answer(http.post(url("/api/auth/token")).json(&serde_json::json!({"email": "ada@example.com", "password": password}))).await;
     let access = pair["access_token"].as_str().unwrap().to_owned();
     let refresh = pair["refresh_token"].as_str().unwrap().to_owned();
-    let key: serde_json::Value = http
-        .post(url("/api/keys/create"))
-        .bearer_auth(&access)
-        .json(&serde_json::json!({"name": "script", "scope": "write"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let key = json_answer(http.post(url("/api/keys/create")).bearer_auth(&access).json(&serde_json::json!({"name": "script", "scope": "write"}))).await;
     let key = key["key"].as_str().unwrap().to_owned();
-    let credentials: serde_json::Value =
-        http.post(url("/api/sandbox/credentials")).bearer_auth(&key).json(&serde_json::json!({})).send().await.unwrap().json().await.unwrap();
+    let credentials = json_answer(http.post(url("/api/sandbox/credentials")).bearer_auth(&key).json(&serde_json::json!({}))).await;
     let sandbox_token = credentials["token"].as_str().unwrap().to_owned();
     let base = credentials["base_ids"][0].as_str().unwrap();
     let listed = http.get(url(&format!("/sandbox/v0/{base}/Tasks?maxRecords=1"))).bearer_auth(&sandbox_token).send().await.unwrap();
