@@ -58,7 +58,7 @@ test('a new user browses the demo base, edits, searches, creates and deletes rec
   // The schema, in its own tab.
   await page.getByRole('tab', { name: /Fields/ }).click();
   const fields = page.getByRole('tabpanel', { name: /Fields/ });
-  await expect(fields.getByRole('row', { name: /^Task Primary/ })).toContainText('Single line text');
+  await expect(fields.getByRole('row', { name: /^Name Primary/ })).toContainText('Single line text');
   await expect(fields.getByRole('row', { name: /^Status/ })).toContainText('Todo, In progress, Blocked, Done');
   await expect(fields.getByRole('row', { name: /^Owner/ })).toContainText('Links to Team');
   await page.getByRole('tab', { name: 'Records' }).click();
@@ -67,7 +67,7 @@ test('a new user browses the demo base, edits, searches, creates and deletes rec
   const firstTask = rows.nth(1).getByRole('rowheader');
   const oldName = (await firstTask.innerText()).trim();
   await firstTask.getByRole('button').click();
-  const editor = page.getByRole('textbox', { name: 'Edit Task' });
+  const editor = page.getByRole('textbox', { name: 'Edit Name' });
   await expect(editor).toHaveValue(oldName);
   const newName = `${oldName} (edited ${stamp})`;
   await editor.fill(newName);
@@ -120,7 +120,7 @@ test('a new user browses the demo base, edits, searches, creates and deletes rec
   const task = `E2E task ${stamp}`;
   await page.getByRole('button', { name: 'New record' }).click();
   const form = page.getByRole('region', { name: 'New record' });
-  await form.getByLabel('Task', { exact: true }).fill(task);
+  await form.getByLabel('Name', { exact: true }).fill(task);
   await form.getByLabel('Status', { exact: true }).selectOption('Todo');
   await form.getByLabel('Estimate (hours)').fill('12');
   await form.getByLabel('Tags').fill('QA, Docs');

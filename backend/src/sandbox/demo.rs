@@ -94,7 +94,7 @@ pub(super) async fn seed(sandbox: &Sandbox, owner: &UserId) -> Result<(), Sandbo
             { "name": "Notes", "type": "multilineText" },
         ])),
         table("Tasks", "Everything that must happen before launch day.", json!([
-            { "name": "Task", "type": "singleLineText" },
+            { "name": "Name", "type": "singleLineText" },
             { "name": "Status", "type": "singleSelect", "options": choices(&STATUSES) },
             { "name": "Priority", "type": "singleSelect", "options": choices(&PRIORITIES) },
             { "name": "Due", "type": "date", "options": { "dateFormat": { "name": "iso", "format": "YYYY-MM-DD" } } },
@@ -170,7 +170,7 @@ pub(super) async fn seed(sandbox: &Sandbox, owner: &UserId) -> Result<(), Sandbo
                 tags.push(tag_b);
             }
             let mut record = json!({
-                "Task": format!("{} {}", TASK_VERBS[i % TASK_VERBS.len()], TASK_THINGS[(i * 3 + i / 10) % TASK_THINGS.len()]),
+                "Name": format!("{} {}", TASK_VERBS[i % TASK_VERBS.len()], TASK_THINGS[(i * 3 + i / 10) % TASK_THINGS.len()]),
                 "Status": status, "Priority": PRIORITIES[dice.roll(4)],
                 "Due": format!("2026-{:02}-{:02}", 11 + (i / 28).min(1), 1 + i % 28),
                 "Estimate (hours)": (1 + dice.roll(16)) as f64 / 2.0, "Progress": progress, "Tags": tags,

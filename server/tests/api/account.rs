@@ -138,7 +138,7 @@ async fn another_users_objects_are_out_of_reach(app: TestApp) {
     for (path, body) in [
         ("/api/bases/schema", json!({"base_id": ada_base})),
         ("/api/records/list", json!({"base_id": ada_base, "table": "Tasks"})),
-        ("/api/records/create", json!({"base_id": ada_base, "table": "Tasks", "fields": {"Task": "sneaky"}})),
+        ("/api/records/create", json!({"base_id": ada_base, "table": "Tasks", "fields": {"Name": "sneaky"}})),
     ] {
         let response = app.bearer_call(&bob, path, body).await;
         assert!(response.status().is_client_error(), "{path} answered {}", response.status());

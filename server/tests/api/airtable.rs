@@ -55,7 +55,7 @@ async fn a_new_users_sandbox_holds_the_linked_demo_base(app: TestApp) {
     let owner = tasks.field("Owner").unwrap();
     assert_eq!(owner.field_type, FieldType::MultipleRecordLinks);
     assert_eq!(owner.options.as_ref().unwrap()["linkedTableId"], json!(schema.table("Team").unwrap().id));
-    assert_eq!(tasks.primary_field().unwrap().name, "Task");
+    assert_eq!(tasks.primary_field().unwrap().name, "Name");
     assert!(!tasks.views.is_empty());
 
     let mut total = 0;
@@ -228,7 +228,7 @@ async fn one_users_token_cannot_reach_anothers_base(app: TestApp) {
     let err = bob.list_records(&ada_base, "Tasks", &ListQuery::default()).await.unwrap_err();
     assert_eq!(err.status(), Some(403));
     assert!(bob.base_schema(&ada_base).await.is_err());
-    assert!(bob.create_records(&ada_base, "Tasks", &[fields(json!({ "Task": "sneaky" }))], false).await.is_err());
+    assert!(bob.create_records(&ada_base, "Tasks", &[fields(json!({ "Name": "sneaky" }))], false).await.is_err());
 
     let stranger = Airtable::new(&AirtableSettings::default()).client(ada.api_url().clone(), "patNOTAREALTOKEN.0".to_owned().into());
     let refused = stranger.list_bases().await.unwrap_err();

@@ -251,7 +251,7 @@ async fn an_oversized_body_is_refused_before_any_server_function_reads_it(app: T
     app.user("ada@example.com").await;
     let access = app.tokens("ada@example.com").await.access_token;
     let huge = "x".repeat(server::routes::SERVER_FN_BODY_LIMIT + 1);
-    let body = json!({"base_id": "appAAAAAAAAAAAAAA", "table": "Tasks", "fields": {"Task": huge}});
+    let body = json!({"base_id": "appAAAAAAAAAAAAAA", "table": "Tasks", "fields": {"Name": huge}});
     let response = app.post_json("/api/records/create", Some(&access), body).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     // An ordinary call still works.

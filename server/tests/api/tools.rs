@@ -64,7 +64,7 @@ async fn reading_tools_describe_list_page_and_search_the_demo_base(app: TestApp)
     let mut cursor: Option<String> = None;
     let mut pages = 0;
     loop {
-        let page = tools.ok("list_records", json!({"table": "Tasks", "page_size": 30, "cursor": cursor, "fields": ["Task"]})).await;
+        let page = tools.ok("list_records", json!({"table": "Tasks", "page_size": 30, "cursor": cursor, "fields": ["Name"]})).await;
         pages += 1;
         for record in page["records"].as_array().unwrap() {
             assert!(seen.insert(record["id"].as_str().unwrap().to_owned()), "a record came twice");
@@ -92,14 +92,14 @@ async fn reading_tools_describe_list_page_and_search_the_demo_base(app: TestApp)
 
     // A search for text that would break a formula finds exactly its record.
     let hostile = r#"it's "quoted" {Task} \ '), TRUE()"#;
-    let created = tools.ok("create_records", json!({"table": "Tasks", "records": [{"Task": format!("Plan {hostile} launch")}]})).await;
+    let created = tools.ok("create_records", json!({"table": "Tasks", "records": [{"Name": format!("Plan {hostile} launch")}]})).await;
     let id = created["records"][0]["id"].clone();
     let found = tools.ok("search_records", json!({"table": "Tasks", "query": hostile})).await;
     assert_eq!(found["count"], 1, "{found}");
     assert_eq!(found["records"][0]["id"], id);
     let lowercase = tools.ok("search_records", json!({"table": "Tasks", "query": "PLAN IT'S"})).await;
     assert_eq!(lowercase["count"], 1);
-    let filtered = tools.ok("list_records", json!({"table": "Tasks", "filter": [{"field": "Task", "op": "contains", "value": hostile}]})).await;
+    let filtered = tools.ok("list_records", json!({"table": "Tasks", "filter": [{"field": "Name", "op": "contains", "value": hostile}]})).await;
     assert_eq!(filtered["count"], 1);
 
     let info = tools.ok("get_field_info", json!({"table": "Tasks", "field": "Status"})).await;
@@ -245,14 +245,14 @@ async fn sync_reports_a_dry_run_then_applies_it(app: TestApp) {
 async fn a_huge_cell_is_cut_and_pages_stay_within_the_budget(app: TestApp) {
     let tools = Tools::for_new_user(&app, "ada@example.com").await;
     let long = "launch notes ".repeat(4_000);
-    let records: Vec<Value> = (0..20).map(|i| json!({"Task": format!("Long {i}"), "Notes": long})).collect();
+    let records: Vec<Value> = (0..20).map(|i| json!({"Name": format!("Long {i}"), "Notes": long})).collect();
     tools.ok("create_records", json!({"table": "Tasks", "records": records})).await;
-    let page = tools.ok("search_records", json!({"table": "Tasks", "query": "Long ", "fields": ["Task"], "page_size": 100})).await;
+    let page = tools.ok("search_records", json!({"table": "Tasks", "query": "Long ", "fields": ["Name"], "page_size": 100})).await;
     assert!(serde_json::to_string(&page).unwrap().len() <= RESULT_BUDGET);
     let notes = page["records"][0]["fields"]["Notes"].as_str().unwrap();
     assert!(notes.ends_with("get_record shows the whole cell]"), "{}", &notes[notes.len() - 80..]);
     assert!((page["count"].as_u64().unwrap()) < 20, "the budget cut the page short");
-    let rest = tools.ok("search_records", json!({"table": "Tasks", "query": "Long ", "fields": ["Task"], "page_size": 100, "cursor": page["next_cursor"]})).await;
+    let rest = tools.ok("search_records", json!({"table": "Tasks", "query": "Long ", "fields": ["Name"], "page_size": 100, "cursor": page["next_cursor"]})).await;
     assert!(rest["count"].as_u64().unwrap() >= 1);
     assert_ne!(rest["records"][0]["id"], page["records"][0]["id"]);
 }
