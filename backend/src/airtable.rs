@@ -13,7 +13,7 @@ mod records;
 mod schema_cache;
 mod transport;
 
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -73,7 +73,7 @@ pub struct Airtable {
 
 impl Airtable {
     pub fn new(settings: &AirtableSettings) -> Self {
-        install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .user_agent(concat!("pyairtable/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
@@ -124,13 +124,4 @@ impl Client {
 fn fingerprint(api_url: &Url, token: &SecretString) -> String {
     let digest = Sha256::new().chain_update(api_url.as_str()).chain_update([0]).chain_update(token.expose_secret()).finalize();
     hex::encode(&digest[..12])
-}
-
-/// reqwest is built without a default TLS provider; use ring, which sqlx's rustls already builds.
-fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Another part of the process may have installed one first; either is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }

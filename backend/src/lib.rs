@@ -27,6 +27,8 @@ pub mod secrets;
 #[cfg(feature = "server")]
 mod services;
 #[cfg(feature = "server")]
+mod tls;
+#[cfg(feature = "server")]
 pub mod tools;
 
 #[cfg(feature = "server")]

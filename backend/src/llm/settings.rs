@@ -17,7 +17,8 @@ use crate::secrets::{Cipher, last_four};
 pub struct LlmEndpoint {
     pub provider: LlmProvider,
     pub model: String,
-    /// Only for OpenAI-compatible providers.
+    /// The API's address: required for OpenAI-compatible providers; for Gemini, a proxy or
+    /// local server standing in for Google's (`None` means Google's own).
     pub base_url: Option<Url>,
     pub api_key: Option<SecretString>,
 }

@@ -82,3 +82,31 @@ pub struct LlmSettingsView {
     pub source: LlmSource,
     pub saved_ms: Option<i64>,
 }
+
+/// Tokens one model call used, as its provider counted them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Everything the model read, cached tokens included.
+    pub input_tokens: u64,
+    /// The part of `input_tokens` served from the provider's cache (billed lower).
+    pub cached_tokens: u64,
+    /// The answer's tokens, thinking excluded.
+    pub output_tokens: u64,
+    /// Tokens the model spent thinking (billed as output).
+    pub thinking_tokens: u64,
+}
+
+impl Usage {
+    pub fn total(&self) -> u64 {
+        self.input_tokens + self.output_tokens + self.thinking_tokens
+    }
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, other: Usage) {
+        self.input_tokens += other.input_tokens;
+        self.cached_tokens += other.cached_tokens;
+        self.output_tokens += other.output_tokens;
+        self.thinking_tokens += other.thinking_tokens;
+    }
+}

@@ -1,0 +1,13 @@
+//! TLS for every outgoing HTTPS client (Airtable, the LLM providers).
+
+use std::sync::Once;
+
+/// reqwest is built without a default TLS provider; use ring, which sqlx's rustls already
+/// builds. Every client builder calls this first.
+pub(crate) fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Another part of the process may have installed one first; either is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
