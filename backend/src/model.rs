@@ -2,6 +2,7 @@
 
 pub mod airtable;
 pub mod auth;
+pub mod chat;
 pub mod health;
 pub mod llm;
 pub mod tools;

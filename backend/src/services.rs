@@ -5,10 +5,11 @@ use url::Url;
 
 use crate::airtable::{Airtable, AirtableSettings};
 use crate::auth::Auth;
+use crate::chat::{Chat, ChatSettings};
 use crate::connections::Connections;
 use crate::db::Db;
 use crate::health::{DatabaseCheck, Health};
-use crate::llm::{LlmEndpoint, LlmSettings};
+use crate::llm::{HttpPolicy, Llm, LlmEndpoint, LlmSettings};
 use crate::sandbox::{Sandbox, SandboxSettings};
 use crate::secrets::Cipher;
 use crate::tools::Catalog;
@@ -27,6 +28,9 @@ pub struct ServiceSettings<'a> {
     pub public_url: Url,
     /// The LLM for users who chose none.
     pub llm_default: LlmEndpoint,
+    /// Timeouts and retries for LLM providers.
+    pub llm_http: HttpPolicy,
+    pub chat: ChatSettings,
 }
 
 /// Shared, cheaply cloned handles to every backend service.
@@ -41,6 +45,7 @@ pub struct Services {
     pub llm_settings: LlmSettings,
     /// Every Airtable tool, for the chat, MCP and the REST API.
     pub tools: Catalog,
+    pub chat: Chat,
     /// Airtable's API address, where users' own tokens are used.
     pub airtable_api_url: Url,
     /// The address people and their scripts use to reach this server.
@@ -64,6 +69,8 @@ impl Services {
             settings.airtable_api_url.clone(),
             settings.sandbox_api_url,
         );
-        Self { db, health, auth, airtable, sandbox, connections, llm_settings, tools: Catalog::new(), airtable_api_url: settings.airtable_api_url, public_url: settings.public_url }
+        let tools = Catalog::new();
+        let chat = Chat::new(db.clone(), Llm::new(settings.llm_http), llm_settings.clone(), connections.clone(), tools.clone(), settings.chat);
+        Self { db, health, auth, airtable, sandbox, connections, llm_settings, tools, chat, airtable_api_url: settings.airtable_api_url, public_url: settings.public_url }
     }
 }

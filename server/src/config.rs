@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use std::time::Duration;
 
-use backend::llm::LlmEndpoint;
+use backend::chat::ChatSettings;
+use backend::llm::{HttpPolicy, LlmEndpoint};
 use backend::model::llm::LlmProvider;
 use backend::sandbox::SandboxSettings;
 use backend::secrets::{self, SecretError};
@@ -88,13 +89,25 @@ pub struct Settings {
     #[arg(long, env = "PYAIRTABLE_LLM_MODEL", value_name = "MODEL", global = true)]
     pub llm_model: Option<String>,
 
-    /// The default OpenAI-compatible endpoint [default: https://api.openai.com/v1]
+    /// The default provider's API address, for a proxy or a local server [default: https://api.openai.com/v1, or Gemini's own]
     #[arg(long, env = "PYAIRTABLE_LLM_BASE_URL", value_name = "URL", global = true)]
     pub llm_base_url: Option<String>,
 
     /// The default provider's API key; prefer the environment variable over the option
     #[arg(long, env = "PYAIRTABLE_LLM_API_KEY", value_name = "KEY", hide_env_values = true, global = true)]
     pub llm_api_key: Option<String>,
+
+    /// Prices in USD per million tokens, as model=input/output/cached entries separated by commas, over the built-in table [default: gemini-2.5-flash=0.30/2.50/0.03 and other list prices]
+    #[arg(long, env = "PYAIRTABLE_LLM_PRICES", value_name = "TABLE", global = true)]
+    pub llm_prices: Option<String>,
+
+    /// Seconds an LLM provider may take to answer, or stay silent while streaming [default: 120]
+    #[arg(long, env = "PYAIRTABLE_LLM_TIMEOUT_SECONDS", value_name = "SECONDS", global = true)]
+    pub llm_timeout_seconds: Option<String>,
+
+    /// Model calls one chat message may take before the turn stops [default: 8]
+    #[arg(long, env = "PYAIRTABLE_CHAT_MAX_STEPS", value_name = "N", global = true)]
+    pub chat_max_steps: Option<String>,
 }
 
 impl Settings {
@@ -119,6 +132,9 @@ impl Settings {
             llm_model: self.llm_model.or(lower.llm_model),
             llm_base_url: self.llm_base_url.or(lower.llm_base_url),
             llm_api_key: self.llm_api_key.or(lower.llm_api_key),
+            llm_prices: self.llm_prices.or(lower.llm_prices),
+            llm_timeout_seconds: self.llm_timeout_seconds.or(lower.llm_timeout_seconds),
+            chat_max_steps: self.chat_max_steps.or(lower.chat_max_steps),
         }
     }
 
@@ -159,6 +175,8 @@ pub struct Config {
     pub sandbox: SandboxSettings,
     /// The LLM for users who chose none; holds the default API key, so never logged.
     pub llm_default: LlmEndpoint,
+    pub llm_http: HttpPolicy,
+    pub chat: ChatSettings,
     jwt_secret: Option<SecretString>,
     encryption_key: Option<SecretBox<[u8; 32]>>,
 }
@@ -303,11 +321,32 @@ impl Config {
         };
 
         let llm_default = llm_default(s.llm_provider, s.llm_model, s.llm_base_url, s.llm_api_key)?;
+        let llm_http = HttpPolicy {
+            timeout: Duration::from_secs(count(s.llm_timeout_seconds, "PYAIRTABLE_LLM_TIMEOUT_SECONDS", 1, 120)? as u64),
+            ..HttpPolicy::default()
+        };
+        let chat_defaults = ChatSettings::default();
+        let prices = match s.llm_prices {
+            None => chat_defaults.prices.clone(),
+            Some(text) => chat_defaults.prices.clone().with_overrides(&text).map_err(|entry| ConfigError::Invalid {
+                setting: "PYAIRTABLE_LLM_PRICES",
+                value: entry,
+                problem: "which is not a model=input/output/cached entry",
+                fix: "give prices in USD per million tokens, such as gemini-2.5-flash=0.30/2.50/0.03, my-model=1/2/0.5",
+            })?,
+        };
+        let chat = ChatSettings {
+            max_steps: count(s.chat_max_steps, "PYAIRTABLE_CHAT_MAX_STEPS", 1, chat_defaults.max_steps)?,
+            prices,
+            ..chat_defaults
+        };
 
         Ok(Config {
             airtable_api_url,
             sandbox,
             llm_default,
+            llm_http,
+            chat,
             bind,
             public_url,
             database_url: SecretString::from(database_url),
@@ -373,16 +412,13 @@ fn llm_default(
             fix: "set PYAIRTABLE_LLM_API_KEY to a key from aistudio.google.com/apikey, or use PYAIRTABLE_LLM_PROVIDER=offline",
         });
     }
-    let base_url = match provider {
-        LlmProvider::OpenaiCompatible => {
-            let text = base_url.unwrap_or_else(|| "https://api.openai.com/v1".into());
-            Some(web_url(
-                text,
-                "PYAIRTABLE_LLM_BASE_URL",
-                "use the endpoint's address up to /v1, such as https://api.openai.com/v1 or http://127.0.0.1:11434/v1",
-            )?)
-        }
-        _ => None,
+    let fix = "use the API's address, such as https://api.openai.com/v1, http://127.0.0.1:11434/v1 or https://generativelanguage.googleapis.com/v1beta";
+    let base_url = match (provider, base_url) {
+        (LlmProvider::Offline, _) => None,
+        (LlmProvider::OpenaiCompatible, None) => Some(web_url("https://api.openai.com/v1".into(), "PYAIRTABLE_LLM_BASE_URL", fix)?),
+        // Gemini's own address unless a proxy or a local server stands in.
+        (LlmProvider::Gemini, None) => None,
+        (_, Some(text)) => Some(web_url(text, "PYAIRTABLE_LLM_BASE_URL", fix)?),
     };
     let model = model.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()).unwrap_or_else(|| provider.default_model().to_owned());
     Ok(LlmEndpoint { provider, model, base_url, api_key })

@@ -23,6 +23,7 @@ use url::Url;
 
 use crate::metrics::{self, Metrics};
 
+mod chat;
 mod identity;
 mod mcp;
 mod request_id;
@@ -90,6 +91,9 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::serve))
         .route("/api/tools", get(tools::list))
         .route("/api/execute-tool", post(tools::execute))
+        .route("/api/chat", post(chat::send))
+        .route("/api/chat/stream", post(chat::stream))
+        .route("/api/chat/conversations/{id}/events", get(chat::events_of))
         .leptos_routes_with_context(&state, routes, context.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, app::shell))
         // Server functions read the raw body stream, which axum's default extractor limit

@@ -55,6 +55,8 @@ impl Application {
                 sandbox_api_url: own_sandbox_url(local_addr),
                 public_url: public_url(config, local_addr),
                 llm_default: config.llm_default.clone(),
+                llm_http: config.llm_http,
+                chat: config.chat.clone(),
             },
         );
         spawn_session_cleanup(services.auth.sessions.clone());

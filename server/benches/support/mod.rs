@@ -23,13 +23,19 @@ pub struct Bench {
 
 /// Starts the app with the default limits (Airtable's), logging warnings only.
 pub async fn start() -> anyhow::Result<Bench> {
+    start_with(|_| {}).await
+}
+
+/// [`start`] with some settings changed first.
+pub async fn start_with(change: impl FnOnce(&mut Settings)) -> anyhow::Result<Bench> {
     let dir = tempfile::tempdir()?;
-    let settings = Settings {
+    let mut settings = Settings {
         bind: Some("127.0.0.1:0".into()),
         data_dir: Some(dir.path().to_owned()),
         log: Some("warn".into()),
         ..Settings::default()
     };
+    change(&mut settings);
     let config = Config::from_settings(settings)?;
     let app = Application::build(&config).await?;
     let address = app.local_addr();
@@ -40,8 +46,14 @@ pub async fn start() -> anyhow::Result<Bench> {
 }
 
 pub fn median(times: &mut [Duration]) -> Duration {
+    percentile(times, 50)
+}
+
+/// The time that `p` percent of `times` don't exceed (nearest rank).
+pub fn percentile(times: &mut [Duration], p: usize) -> Duration {
     times.sort();
-    times[times.len() / 2]
+    let rank = (times.len() * p).div_ceil(100).max(1);
+    times[rank - 1]
 }
 
 pub fn ms(d: Duration) -> f64 {

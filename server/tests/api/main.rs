@@ -1,13 +1,19 @@
 //! Integration tests: the real app over HTTP on a random port, on SQLite and on PostgreSQL.
 
 mod helpers;
+// Local servers that answer as the LLM providers' documented APIs do.
+mod fake_gemini;
+mod fake_openai;
 
 mod account;
 mod airtable;
 mod auth;
 mod binary;
+mod chat;
 mod connections;
 mod health;
+mod llm_gemini;
+mod llm_openai;
 mod llm_settings;
 mod migrations;
 mod mcp;
