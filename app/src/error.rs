@@ -138,3 +138,20 @@ impl From<backend::llm::LlmSettingsError> for AppError {
         }
     }
 }
+
+#[cfg(feature = "ssr")]
+impl From<backend::chat::ChatError> for AppError {
+    fn from(e: backend::chat::ChatError) -> Self {
+        use backend::chat::ChatError as E;
+        let message = e.to_string();
+        let mapped = match e {
+            E::NotFound => Self::NotFound("That conversation".into()),
+            E::Invalid(_) => Self::Invalid(message),
+            E::Busy => Self::Conflict(message),
+            // Spending more needs a higher budget in Settings, which is the user's call: forbidden, not invalid.
+            E::OverBudget(_) => Self::Forbidden(message),
+            E::Db(db) => return db.into(),
+        };
+        mapped.with_status()
+    }
+}

@@ -17,6 +17,7 @@ use leptos_router::path;
 use crate::components::layout::Layout;
 use crate::pages::admin_users::AdminUsersPage;
 use crate::pages::bases::{BasePage, BasesPage, TablePage};
+use crate::pages::chat::ChatPage;
 use crate::pages::home::HomePage;
 use crate::pages::not_found::NotFound;
 use crate::pages::session::{LoginPage, RegisterPage, SessionChanges};
@@ -62,6 +63,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("bases") view=BasesPage />
                     <Route path=path!("bases/:base") view=BasePage />
                     <Route path=path!("bases/:base/:table") view=TablePage />
+                    // One route for both, so opening a conversation keeps the page (and its stream).
+                    <Route path=path!("chat/:conversation?") view=ChatPage />
                 </Routes>
             </Layout>
         </Router>

@@ -2,6 +2,7 @@
 
 pub mod admin_users;
 pub mod bases;
+pub mod chat;
 pub mod home;
 pub mod not_found;
 pub mod session;

@@ -41,7 +41,10 @@ fn SignedInLinks() -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                matches!(user.await, Ok(Some(_))).then(|| view! { <NavLink href="/bases" label="Bases" /> })
+                matches!(user.await, Ok(Some(_))).then(|| view! {
+                    <NavLink href="/bases" label="Bases" />
+                    <NavLink href="/chat" label="Chat" />
+                })
             })}
         </Transition>
     }

@@ -1,17 +1,19 @@
-//! `/settings`: the signed-in user's account, password, Airtable connection, LLM provider, API
-//! keys, AI clients (MCP), sessions and account deletion.
+//! `/settings`: the signed-in user's account, password, Airtable connection, LLM provider, chat
+//! approvals and budgets, API keys, AI clients (MCP), sessions and account deletion.
 
 use backend::model::auth::{ApiKeyInfo, NewApiKey, UserView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 mod airtable;
+mod chat;
 mod delete_account;
 mod llm;
 mod mcp;
 mod sessions;
 
 use self::airtable::AirtableSection;
+use self::chat::ChatSection;
 use self::delete_account::DeleteAccountSection;
 use self::llm::LlmSection;
 use self::mcp::McpSection;
@@ -41,6 +43,7 @@ pub fn SettingsPage() -> impl IntoView {
                 <PasswordSection />
                 <AirtableSection />
                 <LlmSection />
+                <ChatSection />
                 <ApiKeysSection />
                 <McpSection />
                 <SessionsSection />
