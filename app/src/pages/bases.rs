@@ -13,6 +13,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
+use crate::components::loading::Loading;
 use crate::components::signed_in::SignedIn;
 use crate::error::AppError;
 
@@ -505,17 +506,6 @@ fn Trail(bases: Resource<Result<BaseList, AppError>>, base_id: String, table: Op
                 }
             }
         </Suspense>
-    }
-}
-
-/// A loading indicator for part of a page, announced to screen readers.
-#[component]
-fn Loading(what: &'static str) -> impl IntoView {
-    view! {
-        <p class="loading" role="status">
-            <span class="spinner" aria-hidden="true"></span>
-            {format!("Loading {what}…")}
-        </p>
     }
 }
 

@@ -392,17 +392,6 @@ fn model_label(provider: LlmProvider, model: &str) -> String {
     }
 }
 
-/// A loading indicator for part of the page, announced to screen readers.
-#[component]
-fn Loading(what: &'static str) -> impl IntoView {
-    view! {
-        <p class="loading" role="status">
-            <span class="spinner" aria-hidden="true"></span>
-            {format!("Loading {what}…")}
-        </p>
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,9 @@ use leptos_router::hooks::use_params_map;
 use super::cells::{CellOwner, GridCell, plain_text};
 use super::record_form::RecordForm;
 use super::schema::SchemaPanel;
-use super::{ErrorNotice, Loading, PAGE_SIZE, Trail, delete_record, get_base_schema, list_bases, list_records};
+use super::{ErrorNotice, PAGE_SIZE, Trail, delete_record, get_base_schema, list_bases, list_records};
+use crate::components::dialog::modal_while;
+use crate::components::loading::Loading;
 use crate::components::signed_in::SignedIn;
 use crate::error::AppError;
 
@@ -479,16 +481,7 @@ fn DeleteDialog(screen: Screen) -> impl IntoView {
     let dialog = NodeRef::<leptos::html::Dialog>::new();
     let error = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
-    Effect::new(move |_| {
-        let open = screen.deleting.with(Option::is_some);
-        if let Some(dialog) = dialog.get() {
-            if open && !dialog.open() {
-                let _ = dialog.show_modal();
-            } else if !open && dialog.open() {
-                dialog.close();
-            }
-        }
-    });
+    modal_while(dialog, move || screen.deleting.with(Option::is_some));
     let confirm = move |_| {
         let Some((id, name)) = screen.deleting.get_untracked() else { return };
         pending.set(true);

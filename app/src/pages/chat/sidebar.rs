@@ -9,7 +9,9 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 
 use super::stream::path_segment;
-use super::{Loading, Screen, delete_conversation, rename_conversation, usd};
+use super::{Screen, delete_conversation, rename_conversation, usd};
+use crate::components::dialog::modal_while;
+use crate::components::loading::Loading;
 use crate::components::time::format_ms;
 
 /// How long typing pauses before the search runs.
@@ -162,16 +164,7 @@ pub(super) fn DeleteConversationDialog(screen: Screen) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
     let navigate = use_navigate();
-    Effect::new(move |_| {
-        let open = screen.deleting.with(Option::is_some);
-        if let Some(dialog) = dialog.get() {
-            if open && !dialog.open() {
-                let _ = dialog.show_modal();
-            } else if !open && dialog.open() {
-                dialog.close();
-            }
-        }
-    });
+    modal_while(dialog, move || screen.deleting.with(Option::is_some));
     let confirm = move |_| {
         let Some((id, title)) = screen.deleting.get_untracked() else { return };
         pending.set(true);
