@@ -42,7 +42,7 @@ test-browser:
 
 # Figures, not assertions: the README quotes what this prints.
 bench: tools
-	cargo bench -p server --bench airtable --bench mcp --bench chat
+	cargo bench -p server --bench airtable --bench mcp --bench chat --bench analytics
 
 fmt:
 	cargo fmt --all

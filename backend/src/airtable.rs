@@ -27,6 +27,9 @@ pub use transport::Repeat;
 
 use schema_cache::SchemaCache;
 
+use crate::analytics::Analytics;
+use crate::auth::UserId;
+
 /// Airtable's own address; `PYAIRTABLE_AIRTABLE_API_URL` can point elsewhere (a proxy).
 pub const AIRTABLE_API_URL: &str = "https://api.airtable.com";
 
@@ -69,6 +72,7 @@ pub struct Airtable {
     limiter: Limiter,
     schemas: SchemaCache,
     retry: RetrySettings,
+    analytics: Analytics,
 }
 
 impl Airtable {
@@ -84,13 +88,20 @@ impl Airtable {
             limiter: Limiter::new(&settings.limits),
             schemas: SchemaCache::new(settings.schema_ttl),
             retry: settings.retry.clone(),
+            analytics: Analytics::default(),
         }
+    }
+
+    /// The same service, recording every request in `analytics`.
+    pub fn with_analytics(mut self, analytics: Analytics) -> Self {
+        self.analytics = analytics;
+        self
     }
 
     /// A client acting with `token` against the API at `api_url` (Airtable's or the sandbox's).
     pub fn client(&self, api_url: Url, token: SecretString) -> Client {
         let token_key = fingerprint(&api_url, &token);
-        Client { airtable: self.clone(), api_url, token: Arc::new(token), token_key }
+        Client { airtable: self.clone(), api_url, token: Arc::new(token), token_key, user_id: None }
     }
 
     /// The shared limiter, for the status page.
@@ -107,12 +118,20 @@ pub struct Client {
     token: Arc<SecretString>,
     /// Identifies the token in the limiter and the schema cache without holding it in clear.
     token_key: String,
+    /// Whose requests these are, for analytics.
+    user_id: Option<Arc<str>>,
 }
 
 impl Client {
     /// The API address this client talks to.
     pub fn api_url(&self) -> &Url {
         &self.api_url
+    }
+
+    /// The same client, with its requests counted as `user`'s.
+    pub fn acting_for(mut self, user: &UserId) -> Self {
+        self.user_id = Some(Arc::from(user.as_str()));
+        self
     }
 
     fn token(&self) -> &str {

@@ -12,6 +12,7 @@ use std::net::IpAddr;
 
 use secrecy::SecretString;
 
+use crate::analytics::{Analytics, Event, EventKind};
 use crate::db::{Db, DbError};
 use crate::model::auth::Scope;
 
@@ -25,12 +26,14 @@ pub struct Auth {
     pub tokens: tokens::Tokens,
     pub api_keys: api_keys::ApiKeys,
     pub throttle: throttle::LoginThrottle,
+    analytics: Analytics,
 }
 
 impl Auth {
-    pub fn new(db: Db, jwt_secret: &SecretString) -> Self {
+    pub fn new(db: Db, jwt_secret: &SecretString, analytics: Analytics) -> Self {
         Self {
-            users: users::Users::new(db.clone()),
+            users: users::Users::new(db.clone()).with_analytics(analytics.clone()),
+            analytics,
             sessions: session_store::DbSessionStore::new(db.clone()),
             tokens: tokens::Tokens::new(db.clone(), jwt_secret),
             api_keys: api_keys::ApiKeys::new(db.clone()),
@@ -43,6 +46,23 @@ impl Auth {
     /// # Errors
     /// `Throttled` while locked, `BadCredentials` (counted as a failure), or `Disabled`.
     pub async fn login(&self, email: &str, password: &str, ip: Option<IpAddr>) -> Result<User, AuthError> {
+        let started = std::time::Instant::now();
+        let result = self.check_login(email, password, ip).await;
+        let event = Event::new(EventKind::Login, "password").took(started.elapsed());
+        let event = match &result {
+            Ok(user) => event.by(Some(user.id.as_str())),
+            Err(AuthError::Db(_)) => return result,
+            Err(e) => {
+                // Counted for the account the email names, so its owner sees attempts on it.
+                let owner = self.users.id_for_email(email).await.ok().flatten();
+                event.by(owner.as_ref().map(UserId::as_str)).failed(e.to_string())
+            }
+        };
+        self.analytics.record(event);
+        result
+    }
+
+    async fn check_login(&self, email: &str, password: &str, ip: Option<IpAddr>) -> Result<User, AuthError> {
         self.throttle.check(email, ip).await?;
         match self.users.authenticate(email, password).await {
             Ok(user) => {

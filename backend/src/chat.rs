@@ -21,6 +21,7 @@ pub use store::ConversationId;
 use self::live::Live;
 use self::store::{ConversationRow, NewMessage, Store, StoredMessage};
 use self::turn::Turn;
+use crate::analytics::Analytics;
 use crate::auth::{Principal, UserId};
 use crate::clock::now_ms;
 use crate::connections::Connections;
@@ -78,6 +79,7 @@ pub(crate) struct Inner {
     connections: Connections,
     catalog: Catalog,
     settings: ChatSettings,
+    analytics: Analytics,
 }
 
 /// The chat service. Cheap to clone.
@@ -109,8 +111,16 @@ pub struct TurnReply {
 }
 
 impl Chat {
-    pub fn new(db: Db, llm: Llm, llm_settings: LlmSettings, connections: Connections, catalog: Catalog, settings: ChatSettings) -> Self {
-        let inner = Inner { store: Store::new(db), live: Live::default(), llm, llm_settings, connections, catalog, settings };
+    pub fn new(
+        db: Db,
+        llm: Llm,
+        llm_settings: LlmSettings,
+        connections: Connections,
+        catalog: Catalog,
+        settings: ChatSettings,
+        analytics: Analytics,
+    ) -> Self {
+        let inner = Inner { store: Store::new(db), live: Live::default(), llm, llm_settings, connections, catalog, settings, analytics };
         Self { inner: Arc::new(inner) }
     }
 
@@ -214,7 +224,7 @@ impl Chat {
                 return Err(e);
             }
         };
-        Ok(self.spawn(principal, id, running, message_id))
+        Ok(self.spawn(principal, id, running, message_id, false))
     }
 
     /// The user's answer to a tool call awaiting approval. Once every call of the step is
@@ -229,7 +239,7 @@ impl Chat {
         let running = self.inner.live.start(id.as_str(), user.as_str()).ok_or(ChatError::Busy)?;
         let outcome = self.record_answer(user, &id, call_id, answer).await;
         match outcome {
-            Ok(Some(message_id)) => Ok(Some(self.spawn(principal, id, running, message_id))),
+            Ok(Some(message_id)) => Ok(Some(self.spawn(principal, id, running, message_id, true))),
             other => {
                 // Nothing to resume yet (or the answer was refused): free the conversation.
                 self.inner.live.finish(id.as_str(), MessageStatus::AwaitingApproval);
@@ -263,8 +273,16 @@ impl Chat {
         Ok((!waiting).then(|| step.id.clone()))
     }
 
-    fn spawn(&self, principal: &Principal, id: ConversationId, running: Arc<live::Running>, message_id: String) -> TurnHandle {
-        let turn = Turn { inner: self.inner.clone(), user: principal.user.id.clone(), scope: principal.scope(), conversation: id.clone(), running };
+    fn spawn(&self, principal: &Principal, id: ConversationId, running: Arc<live::Running>, message_id: String, resumed: bool) -> TurnHandle {
+        let turn = Turn {
+            inner: self.inner.clone(),
+            user: principal.user.id.clone(),
+            scope: principal.scope(),
+            conversation: id.clone(),
+            running,
+            resumed,
+            tally: Default::default(),
+        };
         TurnHandle { conversation_id: id.as_str().to_owned(), message_id, finished: tokio::spawn(turn.run()) }
     }
 

@@ -72,7 +72,8 @@ impl Connections {
     pub async fn for_user(&self, user: &UserId) -> Result<Connection, ConnectionError> {
         if let Some((sealed, _, _)) = self.stored(user).await? {
             let token = self.cipher.open(user.as_str(), &sealed).map_err(|_| ConnectionError::Unreadable)?;
-            return Ok(Connection { client: self.airtable.client(self.airtable_api_url.clone(), token), kind: ConnectionKind::Airtable });
+            let client = self.airtable.client(self.airtable_api_url.clone(), token).acting_for(user);
+            return Ok(Connection { client, kind: ConnectionKind::Airtable });
         }
         Ok(self.sandbox_for(user).await?.0)
     }
@@ -84,7 +85,7 @@ impl Connections {
     /// Database and sandbox failures.
     pub async fn sandbox_for(&self, user: &UserId) -> Result<(Connection, SecretString), ConnectionError> {
         let token = self.sandbox.provision(user).await?;
-        let client = self.airtable.client(self.sandbox_api_url.clone(), SecretString::from(token.expose_secret().to_owned()));
+        let client = self.airtable.client(self.sandbox_api_url.clone(), SecretString::from(token.expose_secret().to_owned())).acting_for(user);
         Ok((Connection { client, kind: ConnectionKind::Sandbox }, token))
     }
 
@@ -109,7 +110,7 @@ impl Connections {
         if !shaped {
             return Err(ConnectionError::Malformed);
         }
-        let client = self.airtable.client(self.airtable_api_url.clone(), SecretString::from(text.to_owned()));
+        let client = self.airtable.client(self.airtable_api_url.clone(), SecretString::from(text.to_owned())).acting_for(user);
         client.list_bases().await.map_err(ConnectionError::Rejected)?;
         let last4 = last_four(text);
         let now = now_ms();

@@ -7,6 +7,8 @@ pub mod model;
 #[cfg(feature = "server")]
 pub mod airtable;
 #[cfg(feature = "server")]
+pub mod analytics;
+#[cfg(feature = "server")]
 pub mod auth;
 #[cfg(feature = "server")]
 pub mod chat;

@@ -1,6 +1,7 @@
 //! Serde types that cross the wire between the server and the browser; also built for wasm.
 
 pub mod airtable;
+pub mod analytics;
 pub mod auth;
 pub mod chat;
 pub mod health;

@@ -4,6 +4,7 @@ use secrecy::{SecretBox, SecretString};
 use url::Url;
 
 use crate::airtable::{Airtable, AirtableSettings};
+use crate::analytics::Analytics;
 use crate::auth::Auth;
 use crate::chat::{Chat, ChatSettings};
 use crate::connections::Connections;
@@ -46,6 +47,7 @@ pub struct Services {
     /// Every Airtable tool, for the chat, MCP and the REST API.
     pub tools: Catalog,
     pub chat: Chat,
+    pub analytics: Analytics,
     /// Airtable's API address, where users' own tokens are used.
     pub airtable_api_url: Url,
     /// The address people and their scripts use to reach this server.
@@ -56,9 +58,11 @@ impl Services {
     /// Wires the services over an open, migrated database.
     pub fn new(db: Db, settings: ServiceSettings<'_>) -> Self {
         let health = Health::new().with_check(DatabaseCheck(db.clone()));
-        let auth = Auth::new(db.clone(), settings.jwt_secret);
-        let cipher = Cipher::new(settings.encryption_key);
         let airtable = Airtable::new(&settings.airtable);
+        let analytics = Analytics::new(db.clone(), health.clone(), airtable.limiter().clone());
+        let airtable = airtable.with_analytics(analytics.clone());
+        let auth = Auth::new(db.clone(), settings.jwt_secret, analytics.clone());
+        let cipher = Cipher::new(settings.encryption_key);
         let sandbox = Sandbox::new(db.clone(), cipher.clone(), settings.sandbox);
         let llm_settings = LlmSettings::new(db.clone(), cipher.clone(), settings.llm_default);
         let connections = Connections::new(
@@ -69,8 +73,16 @@ impl Services {
             settings.airtable_api_url.clone(),
             settings.sandbox_api_url,
         );
-        let tools = Catalog::new();
-        let chat = Chat::new(db.clone(), Llm::new(settings.llm_http), llm_settings.clone(), connections.clone(), tools.clone(), settings.chat);
-        Self { db, health, auth, airtable, sandbox, connections, llm_settings, tools, chat, airtable_api_url: settings.airtable_api_url, public_url: settings.public_url }
+        let tools = Catalog::new().with_analytics(analytics.clone());
+        let chat = Chat::new(
+            db.clone(),
+            Llm::new(settings.llm_http),
+            llm_settings.clone(),
+            connections.clone(),
+            tools.clone(),
+            settings.chat,
+            analytics.clone(),
+        );
+        Self { db, health, auth, airtable, sandbox, connections, llm_settings, tools, chat, analytics, airtable_api_url: settings.airtable_api_url, public_url: settings.public_url }
     }
 }

@@ -108,6 +108,10 @@ pub struct Settings {
     /// Model calls one chat message may take before the turn stops [default: 8]
     #[arg(long, env = "PYAIRTABLE_CHAT_MAX_STEPS", value_name = "N", global = true)]
     pub chat_max_steps: Option<String>,
+
+    /// Days raw analytics events are kept; the hourly rollups the dashboard reads are kept for good [default: 90]
+    #[arg(long, env = "PYAIRTABLE_ANALYTICS_RETENTION_DAYS", value_name = "DAYS", global = true)]
+    pub analytics_retention_days: Option<String>,
 }
 
 impl Settings {
@@ -135,6 +139,7 @@ impl Settings {
             llm_prices: self.llm_prices.or(lower.llm_prices),
             llm_timeout_seconds: self.llm_timeout_seconds.or(lower.llm_timeout_seconds),
             chat_max_steps: self.chat_max_steps.or(lower.chat_max_steps),
+            analytics_retention_days: self.analytics_retention_days.or(lower.analytics_retention_days),
         }
     }
 
@@ -177,6 +182,8 @@ pub struct Config {
     pub llm_default: LlmEndpoint,
     pub llm_http: HttpPolicy,
     pub chat: ChatSettings,
+    /// Days raw analytics events are kept (`PYAIRTABLE_ANALYTICS_RETENTION_DAYS`, at least 1).
+    pub analytics_retention_days: u32,
     jwt_secret: Option<SecretString>,
     encryption_key: Option<SecretBox<[u8; 32]>>,
 }
@@ -341,7 +348,11 @@ impl Config {
             ..chat_defaults
         };
 
+        let analytics_retention_days =
+            count(s.analytics_retention_days, "PYAIRTABLE_ANALYTICS_RETENTION_DAYS", 1, 90)? as u32;
+
         Ok(Config {
+            analytics_retention_days,
             airtable_api_url,
             sandbox,
             llm_default,

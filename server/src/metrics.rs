@@ -1,6 +1,7 @@
 //! Prometheus metrics: requests by route and status, their latency, and process memory.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -13,6 +14,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use backend::analytics::Analytics;
 
 /// The label set of one request series. `route` is the matched pattern, never the raw path,
 /// so that typos and IDs can't create unbounded series.
@@ -29,7 +31,32 @@ pub struct Metrics {
     inner: Arc<Inner>,
 }
 
+/// The label set of an analytics counter: its labels as analytics keeps them (none for some).
+type AnalyticsLabels = Vec<(String, String)>;
+
+/// The analytics counters' series, each fed from analytics' own counters at scrape time, so
+/// the dashboard and `/metrics` count from one source.
+struct AnalyticsSeries {
+    analytics: Analytics,
+    counters: HashMap<&'static str, Family<AnalyticsLabels, Counter>>,
+    queue_depth: Gauge,
+    dropped: Counter,
+    /// Held while copying, so two scrapes at once don't add the same increase twice.
+    copying: Mutex<()>,
+}
+
+/// Analytics counters and their help texts; each is exposed as `pyairtable_<name>_total`.
+const ANALYTICS_COUNTERS: [(&str, &str); 6] = [
+    ("chat_turns", "Chat turns answered, by outcome"),
+    ("tool_calls", "Tool calls, by where they came from and outcome"),
+    ("airtable_requests", "Requests to Airtable (or the sandbox), by outcome"),
+    ("logins", "Password logins, by outcome"),
+    ("signups", "Accounts created"),
+    ("client_events", "Events sent by browsers"),
+];
+
 struct Inner {
+    analytics: Option<AnalyticsSeries>,
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     durations: Family<RequestLabels, Histogram>,
@@ -39,6 +66,15 @@ struct Inner {
 
 impl Metrics {
     pub fn new() -> Self {
+        Self::build(None)
+    }
+
+    /// Metrics that also show `analytics`' counters, its queue depth and dropped events.
+    pub fn with_analytics(analytics: Analytics) -> Self {
+        Self::build(Some(analytics))
+    }
+
+    fn build(analytics: Option<Analytics>) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         // 1 ms to about 16 s, doubling.
@@ -63,7 +99,20 @@ impl Metrics {
             "Virtual memory of this process",
             virtual_memory.clone(),
         );
-        Self { inner: Arc::new(Inner { registry, requests, durations, resident_memory, virtual_memory }) }
+        let analytics = analytics.map(|analytics| {
+            let mut counters = HashMap::new();
+            for (name, help) in ANALYTICS_COUNTERS {
+                let family = Family::<AnalyticsLabels, Counter>::default();
+                registry.register(format!("pyairtable_{name}"), help, family.clone());
+                counters.insert(name, family);
+            }
+            let queue_depth = Gauge::default();
+            let dropped = Counter::default();
+            registry.register("pyairtable_analytics_queue_depth", "Analytics events waiting to be written", queue_depth.clone());
+            registry.register("pyairtable_analytics_events_dropped", "Analytics events dropped because the queue was full", dropped.clone());
+            AnalyticsSeries { analytics, counters, queue_depth, dropped, copying: Mutex::new(()) }
+        });
+        Self { inner: Arc::new(Inner { analytics, registry, requests, durations, resident_memory, virtual_memory }) }
     }
 
     fn observe(&self, labels: RequestLabels, seconds: f64) {
@@ -77,10 +126,28 @@ impl Metrics {
             self.inner.resident_memory.set(i64::try_from(usage.physical_mem).unwrap_or(i64::MAX));
             self.inner.virtual_memory.set(i64::try_from(usage.virtual_mem).unwrap_or(i64::MAX));
         }
+        if let Some(series) = &self.inner.analytics {
+            series.copy();
+        }
         let mut text = String::new();
         // Writing into a String can't fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.inner.registry);
         text
+    }
+}
+
+impl AnalyticsSeries {
+    /// Brings every series up to analytics' counters, which only grow.
+    fn copy(&self) {
+        let _copying = self.copying.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (key, value) in self.analytics.counters() {
+            let Some(family) = self.counters.get(key.metric) else { continue };
+            let labels: AnalyticsLabels = key.labels.iter().map(|(name, value)| ((*name).to_owned(), value.clone())).collect();
+            let counter = family.get_or_create(&labels).clone();
+            counter.inc_by(value.saturating_sub(counter.get()));
+        }
+        self.queue_depth.set(i64::try_from(self.analytics.queue_depth()).unwrap_or(i64::MAX));
+        self.dropped.inc_by(self.analytics.dropped().saturating_sub(self.dropped.get()));
     }
 }
 
@@ -149,6 +216,20 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    }
+
+    #[test]
+    fn analytics_counters_appear_with_their_labels() {
+        use backend::analytics::{Event, EventKind};
+        let analytics = Analytics::default();
+        let metrics = Metrics::with_analytics(analytics.clone());
+        analytics.record(Event::new(EventKind::Login, "password").failed("wrong password"));
+        let text = metrics.render();
+        assert!(text.contains(r#"pyairtable_logins_total{outcome="error"} 1"#), "{text}");
+        analytics.record(Event::new(EventKind::Login, "password").failed("wrong password"));
+        assert!(metrics.render().contains(r#"pyairtable_logins_total{outcome="error"} 2"#));
+        assert!(text.contains("pyairtable_analytics_queue_depth 0"), "{text}");
+        assert!(text.contains("pyairtable_analytics_events_dropped_total 0"), "{text}");
     }
 
     #[test]

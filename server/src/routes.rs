@@ -23,6 +23,7 @@ use url::Url;
 
 use crate::metrics::{self, Metrics};
 
+mod analytics;
 mod chat;
 mod identity;
 mod mcp;
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::serve))
         .route("/api/tools", get(tools::list))
         .route("/api/execute-tool", post(tools::execute))
+        .route("/api/analytics/events", post(analytics::record))
         .route("/api/chat", post(chat::send))
         .route("/api/chat/stream", post(chat::stream))
         .route("/api/chat/conversations/{id}/events", get(chat::events_of))

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use backend::airtable::AirtableSettings;
+use backend::analytics::Analytics;
 use backend::{ServiceSettings, Services};
 use backend::auth::session_store::DbSessionStore;
 use backend::clock::now_ms;
@@ -60,11 +61,12 @@ impl Application {
             },
         );
         spawn_session_cleanup(services.auth.sessions.clone());
+        spawn_analytics_retention(services.analytics.clone(), config.analytics_retention_days);
 
         let state = AppState {
             leptos_options: leptos_options(config, local_addr),
             services: services.clone(),
-            metrics: Metrics::new(),
+            metrics: Metrics::with_analytics(services.analytics.clone()),
             secure_cookies: config.is_https(),
             public_url: config.public_url.clone(),
         };
@@ -87,6 +89,8 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(address = %self.local_addr(), "listening");
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await?;
+        // Events of the last requests are still queued.
+        self.services.analytics.flush().await;
         self.services.db.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -159,6 +163,22 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down; finishing requests in flight");
+}
+
+/// Deletes raw analytics events older than `days` every hour (and once at start); harmless
+/// when several servers share the database, since each deletes the same old rows.
+fn spawn_analytics_retention(analytics: Analytics, days: u32) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match analytics.delete_old_events(days).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, days, "deleted raw analytics events past their retention"),
+                Err(e) => tracing::warn!(error = %e, "could not delete old analytics events"),
+            }
+        }
+    });
 }
 
 /// Deletes expired browser sessions every ten minutes, for as long as the process runs.

@@ -14,7 +14,10 @@ use rand::Rng;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+use std::time::Instant;
+
 use super::error::AirtableError;
+use crate::analytics::{Event, EventKind};
 use super::{Client, RetrySettings};
 use crate::model::airtable::BaseId;
 
@@ -44,12 +47,37 @@ impl Client {
     /// # Errors
     /// The last failure once retries are used up, or at once when retrying can't help.
     pub(super) async fn send(&self, request: Request<'_>) -> Result<Value, AirtableError> {
+        let started = Instant::now();
+        let mut tally = Tally::default();
+        let result = self.attempts(&request, &mut tally).await;
+        let operation = operation(&request.method, &request.path);
+        let mut event = Event::new(EventKind::AirtableRequest, operation).by(self.user_id.as_deref()).took(started.elapsed());
+        if let Err(e) = &result {
+            event = event.failed(e.to_string());
+        }
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(_) if tally.rate_limited => "rate_limited",
+            Err(_) => "error",
+        };
+        self.airtable.analytics.record(Event {
+            base_id: request.base.map(|b| b.as_str().to_owned()).unwrap_or_default(),
+            status: tally.status.map(i64::from),
+            waited_ms: i64::try_from(tally.waited.as_millis()).unwrap_or(i64::MAX),
+            rate_limited: tally.rate_limited,
+            outcome: outcome.into(),
+            ..event
+        });
+        result
+    }
+
+    async fn attempts(&self, request: &Request<'_>, tally: &mut Tally) -> Result<Value, AirtableError> {
         let url = self.url(&request.path, &request.query)?;
         let retry = &self.airtable.retry;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            self.airtable.limiter.acquire(&self.token_key, request.base).await;
+            tally.waited += self.airtable.limiter.acquire(&self.token_key, request.base).await;
             let mut builder = self
                 .airtable
                 .http
@@ -62,6 +90,7 @@ impl Client {
             let failure = match builder.send().await {
                 Ok(response) => {
                     let status = response.status();
+                    tally.status = Some(status.as_u16());
                     let retry_after = retry_after(response.headers());
                     let bytes = response.bytes().await.map_err(|e| self.lost(&e, request.repeat))?;
                     if status.is_success() {
@@ -70,6 +99,7 @@ impl Client {
                     }
                     let error = AirtableError::from_response(status.as_u16(), &bytes);
                     if status == StatusCode::TOO_MANY_REQUESTS {
+                        tally.rate_limited = true;
                         let penalty = self.airtable.limiter.rate_limited(request.base, retry_after);
                         tracing::warn!(base.id = request.base.map(BaseId::as_str), attempt, "Airtable answered 429; waiting out its penalty");
                         if attempt > retry.max_retries {
@@ -122,6 +152,48 @@ impl Client {
     }
 }
 
+/// What one request met across its attempts, for its analytics event.
+#[derive(Default)]
+struct Tally {
+    /// The last HTTP status answered.
+    status: Option<u16>,
+    /// Time spent waiting on the rate limiter.
+    waited: Duration,
+    /// Whether Airtable answered 429.
+    rate_limited: bool,
+}
+
+/// The method and the shape of the path, with IDs and table names left out: `GET v0/{base}/{table}`,
+/// `GET v0/meta/bases/{base}/tables`. Bounded, so it can key the rollups.
+fn operation(method: &Method, path: &[String]) -> String {
+    let shape: Vec<&str> = match path {
+        [v0, meta, rest @ ..] if meta == "meta" => {
+            let mut shape = vec![v0.as_str(), "meta"];
+            shape.extend(rest.iter().map(|s| if looks_like_id(s) { "{id}" } else { s.as_str() }));
+            shape
+        }
+        [v0, rest @ ..] => {
+            let mut shape = vec![v0.as_str()];
+            for (i, segment) in rest.iter().enumerate() {
+                shape.push(match i {
+                    0 => "{base}",
+                    1 => "{table}",
+                    _ if looks_like_id(segment) => "{record}",
+                    _ => segment.as_str(),
+                });
+            }
+            shape
+        }
+        [] => vec![],
+    };
+    format!("{method} {}", shape.join("/"))
+}
+
+/// Airtable's IDs: three lowercase letters and fourteen letters or digits.
+fn looks_like_id(segment: &str) -> bool {
+    segment.len() == 17 && segment.bytes().take(3).all(|b| b.is_ascii_lowercase()) && segment.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// Exponential backoff with full jitter: a random wait up to base × 2^(attempt−1), capped at 8 s.
 fn backoff(base: Duration, attempt: u32) -> Duration {
     let ceiling = base.saturating_mul(1 << attempt.min(6).saturating_sub(1)).min(Duration::from_secs(8));
@@ -156,6 +228,15 @@ impl Default for RetrySettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operations_name_the_shape_of_the_path_without_ids_or_table_names() {
+        let path = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(operation(&Method::GET, &path(&["v0", "meta", "bases"])), "GET v0/meta/bases");
+        assert_eq!(operation(&Method::GET, &path(&["v0", "meta", "bases", "appAAAAAAAAAAAAAA", "tables"])), "GET v0/meta/bases/{id}/tables");
+        assert_eq!(operation(&Method::PATCH, &path(&["v0", "appAAAAAAAAAAAAAA", "My Tasks", "recAAAAAAAAAAAAAA"])), "PATCH v0/{base}/{table}/{record}");
+        assert_eq!(operation(&Method::POST, &path(&["v0", "appAAAAAAAAAAAAAA", "Tasks", "listRecords"])), "POST v0/{base}/{table}/listRecords");
+    }
 
     #[test]
     fn backoff_grows_and_stays_capped() {

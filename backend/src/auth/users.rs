@@ -5,6 +5,7 @@ use sqlx::FromRow;
 
 use super::AuthError;
 use super::passwords;
+use crate::analytics::{Analytics, Event, EventKind};
 use crate::clock::now_ms;
 use crate::db::Db;
 use crate::model::auth::UserView;
@@ -107,11 +108,28 @@ pub fn normalize_email(raw: &str) -> Result<String, AuthError> {
 #[derive(Clone)]
 pub struct Users {
     db: Db,
+    analytics: Analytics,
 }
 
 impl Users {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self { db, analytics: Analytics::default() }
+    }
+
+    /// The same users, recording each sign-up in `analytics`.
+    pub fn with_analytics(mut self, analytics: Analytics) -> Self {
+        self.analytics = analytics;
+        self
+    }
+
+    /// The ID of the account with `email`, if there is one: failed logins are counted for it.
+    ///
+    /// # Errors
+    /// `Db` when the database fails.
+    pub async fn id_for_email(&self, email: &str) -> Result<Option<UserId>, AuthError> {
+        let Ok(email) = normalize_email(email) else { return Ok(None) };
+        let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&email).fetch_optional(self.db.pool()).await?;
+        Ok(id.map(UserId))
     }
 
     /// Creates an account. The first account of an installation is its admin, even when two
@@ -149,7 +167,9 @@ impl Users {
         match row {
             Ok(row) => {
                 tx.commit().await?;
-                Ok(row.into())
+                let user = User::from(row);
+                self.analytics.record(Event::new(EventKind::Signup, "password").by(Some(user.id.as_str())));
+                Ok(user)
             }
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AuthError::EmailTaken),
             Err(e) => Err(e.into()),

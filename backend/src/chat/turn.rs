@@ -11,8 +11,11 @@ use super::live::Running;
 use super::prompt;
 use super::store::{ConversationId, NewMessage, StoredCall, StoredMessage};
 use super::{ChatError, Inner};
+use crate::analytics::event::{NEW_MESSAGE_TURN, RESUMED_TURN};
+use crate::analytics::{Event, EventKind};
 use crate::auth::UserId;
 use crate::llm::{LlmEndpoint, Provider, Reply, Request, ToolSpec};
+use crate::model::analytics::ToolSource;
 use crate::model::auth::Scope;
 use crate::model::chat::{ApprovalPolicy, MessageStatus, Role, ToolCallState};
 use crate::tools::ToolContext;
@@ -28,6 +31,20 @@ pub(crate) struct Turn {
     pub scope: Scope,
     pub conversation: ConversationId,
     pub running: Arc<Running>,
+    /// Whether this turn goes on after an approval rather than answering a new message.
+    pub resumed: bool,
+    /// What the turn's messages added up to, for its analytics event.
+    pub tally: std::sync::Mutex<Tally>,
+}
+
+/// The provider, model, tokens, cost and error of a turn's messages so far.
+#[derive(Default)]
+pub(crate) struct Tally {
+    provider: Option<&'static str>,
+    model: Option<String>,
+    tokens: u64,
+    cost_usd: f64,
+    error: Option<String>,
 }
 
 /// What a step decided.
@@ -51,6 +68,7 @@ struct Setup {
 impl Turn {
     /// Runs the turn to its end and tells the listeners how it ended.
     pub async fn run(self) -> MessageStatus {
+        let started = std::time::Instant::now();
         let status = match self.steps().await {
             Ok(status) => status,
             Err(e) => {
@@ -61,7 +79,27 @@ impl Turn {
             }
         };
         self.inner.live.finish(self.conversation.as_str(), status);
+        self.record(status, started.elapsed());
         status
+    }
+
+    /// The turn's analytics event: named by its provider, with its tokens, cost and outcome.
+    fn record(&self, status: MessageStatus, took: std::time::Duration) {
+        let tally = std::mem::take(&mut *self.tally.lock().expect("the tally is never left half-updated"));
+        let outcome = serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let mut event = Event::new(EventKind::ChatTurn, tally.provider.unwrap_or("none")).by(Some(self.user.as_str())).took(took);
+        if status == MessageStatus::Failed {
+            event = event.failed(tally.error.unwrap_or_else(|| "the turn failed".into()));
+        }
+        self.inner.analytics.record(Event {
+            source: if self.resumed { RESUMED_TURN } else { NEW_MESSAGE_TURN }.into(),
+            conversation_id: Some(self.conversation.as_str().to_owned()),
+            model: tally.model,
+            outcome,
+            tokens: i64::try_from(tally.tokens).unwrap_or(i64::MAX),
+            cost_usd: tally.cost_usd,
+            ..event
+        });
     }
 
     async fn steps(&self) -> Result<MessageStatus, ChatError> {
@@ -137,7 +175,9 @@ impl Turn {
             system,
             base_id: conversation.base_id.clone(),
             tools,
-            tool_context: connection.map(|c| ToolContext { client: c.client }).map_err(|e| e.to_string()),
+            tool_context: connection
+                .map(|c| ToolContext { client: c.client, source: ToolSource::Chat, user_id: Some(self.user.as_str().to_owned()) })
+                .map_err(|e| e.to_string()),
             policy: preferences.approval_policy,
             allowed_tools: conversation.allowed_tools(),
         })
@@ -249,6 +289,22 @@ impl Turn {
 
     async fn append(&self, message: NewMessage<'_>) -> Result<(), ChatError> {
         self.inner.store.append(&self.user, &self.conversation, &message).await?;
+        {
+            let mut tally = self.tally.lock().expect("the tally is never left half-updated");
+            let usage = &message.usage;
+            // Cached tokens are part of the input tokens; thinking is billed as output.
+            tally.tokens += usage.input_tokens + usage.output_tokens + usage.thinking_tokens;
+            tally.cost_usd += message.cost_usd;
+            if let Some(provider) = message.provider {
+                tally.provider = Some(provider.as_str());
+            }
+            if let Some(model) = message.model {
+                tally.model = Some(model.to_owned());
+            }
+            if let Some(error) = message.error {
+                tally.error = Some(error.to_owned());
+            }
+        }
         self.running.changed();
         Ok(())
     }

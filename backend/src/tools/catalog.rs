@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::tool::{Tool, ToolContext, ToolError};
 use super::{analyze, export, read, schema_change, sync, write};
+use crate::analytics::{Analytics, Event};
 use crate::model::auth::Scope;
 use crate::model::tools::ToolInfo;
 
@@ -59,6 +60,7 @@ fn entry<T: Tool>(tool: T) -> Arc<dyn Erased> {
 pub struct Catalog {
     tools: Arc<Vec<Arc<dyn Erased>>>,
     by_name: Arc<HashMap<String, usize>>,
+    analytics: Analytics,
 }
 
 impl Default for Catalog {
@@ -92,7 +94,13 @@ impl Catalog {
             entry(sync::SyncTables),
         ];
         let by_name = tools.iter().enumerate().map(|(i, t)| (t.info().name.clone(), i)).collect();
-        Self { tools: Arc::new(tools), by_name: Arc::new(by_name) }
+        Self { tools: Arc::new(tools), by_name: Arc::new(by_name), analytics: Analytics::default() }
+    }
+
+    /// The same catalog, recording every call in `analytics`.
+    pub fn with_analytics(mut self, analytics: Analytics) -> Self {
+        self.analytics = analytics;
+        self
     }
 
     /// The tools a caller with `scope` may see: a read-only key sees only the read-only ones.
@@ -111,14 +119,23 @@ impl Catalog {
     /// `UnknownTool`, `ReadOnly` for a writing tool called with a read-only scope, `Invalid`
     /// arguments, or what Airtable answered.
     pub async fn call(&self, ctx: &ToolContext, scope: Scope, name: &str, arguments: Value) -> Result<Value, ToolError> {
+        let started = std::time::Instant::now();
+        let result = self.run(ctx, scope, name, arguments).await;
+        let elapsed = started.elapsed();
+        tracing::info!(tool = name, ok = result.is_ok(), elapsed_ms = elapsed.as_millis() as u64, "tool call");
+        // Names callers invent are counted under one name, so they can't grow the rollups.
+        let known = if self.by_name.contains_key(name) { name } else { "unknown_tool" };
+        let error = result.as_ref().err().map(ToString::to_string);
+        self.analytics.record(Event::tool_call(known, ctx.source, ctx.user_id.as_deref(), elapsed, error));
+        result
+    }
+
+    async fn run(&self, ctx: &ToolContext, scope: Scope, name: &str, arguments: Value) -> Result<Value, ToolError> {
         let tool = self.by_name.get(name).map(|&i| &self.tools[i]).ok_or_else(|| ToolError::UnknownTool(name.chars().take(80).collect()))?;
         if !allowed(tool.info(), scope) {
             return Err(ToolError::ReadOnly(name.to_owned()));
         }
-        let started = std::time::Instant::now();
-        let result = tool.call(ctx, arguments).await;
-        tracing::info!(tool = name, ok = result.is_ok(), elapsed_ms = started.elapsed().as_millis() as u64, "tool call");
-        result
+        tool.call(ctx, arguments).await
     }
 }
 

@@ -7,12 +7,16 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::airtable::{AirtableError, Client};
+use crate::model::analytics::ToolSource;
 use crate::model::tools::ToolHints;
 
-/// What a tool acts on: the caller's own Airtable connection, or their sandbox.
+/// What a tool acts on (the caller's own Airtable connection, or their sandbox), and who
+/// called it from where, for analytics.
 #[derive(Clone)]
 pub struct ToolContext {
     pub client: Client,
+    pub source: ToolSource,
+    pub user_id: Option<String>,
 }
 
 /// Why a tool call failed, written for whoever called it to fix and call again.

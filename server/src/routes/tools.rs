@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use backend::Services;
 use backend::auth::Principal;
+use backend::model::analytics::ToolSource;
 use backend::tools::{ToolContext, ToolError};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -38,7 +39,7 @@ pub async fn execute(State(services): State<Services>, principal: Option<Extensi
             return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": e.to_string(), "tool": call.tool_name }))).into_response();
         }
     };
-    let context = ToolContext { client: connection.client };
+    let context = ToolContext { client: connection.client, source: ToolSource::Rest, user_id: Some(principal.user.id.to_string()) };
     match services.tools.call(&context, principal.scope(), &call.tool_name, call.arguments).await {
         Ok(result) => Json(json!({ "result": result, "tool": call.tool_name })).into_response(),
         Err(e) => {

@@ -7,6 +7,7 @@ mod fake_openai;
 
 mod account;
 mod airtable;
+mod analytics;
 mod auth;
 mod binary;
 mod chat;

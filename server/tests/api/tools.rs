@@ -19,7 +19,7 @@ impl Tools {
     async fn for_new_user(app: &TestApp, email: &str) -> Self {
         let user = app.services.auth.users.create(email, PASSWORD, false).await.unwrap();
         let connection = app.services.connections.for_user(&user.id).await.unwrap();
-        let context = ToolContext { client: connection.client };
+        let context = ToolContext { client: connection.client, source: backend::model::analytics::ToolSource::Rest, user_id: Some(user.id.to_string()) };
         let catalog = app.services.tools.clone();
         let bases = catalog.call(&context, Scope::Read, "list_bases", json!({})).await.unwrap();
         let base = bases["bases"][0]["id"].as_str().unwrap().to_owned();
