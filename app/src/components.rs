@@ -1,7 +1,9 @@
 //! Components shared by several pages.
 
 pub mod dialog;
+pub mod chart;
 pub mod layout;
+pub mod page_views;
 pub mod loading;
 pub mod signed_in;
 pub mod time;

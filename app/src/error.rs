@@ -155,3 +155,17 @@ impl From<backend::chat::ChatError> for AppError {
         mapped.with_status()
     }
 }
+
+#[cfg(feature = "ssr")]
+impl From<backend::analytics::AnalyticsError> for AppError {
+    fn from(e: backend::analytics::AnalyticsError) -> Self {
+        use backend::analytics::AnalyticsError as E;
+        let message = e.to_string();
+        let mapped = match e {
+            E::Forbidden => Self::Forbidden(message),
+            E::Invalid(_) => Self::Invalid(message),
+            E::Db(db) => return db.into(),
+        };
+        mapped.with_status()
+    }
+}

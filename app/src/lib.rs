@@ -16,12 +16,14 @@ use leptos_router::path;
 
 use crate::components::layout::Layout;
 use crate::pages::admin_users::AdminUsersPage;
+use crate::pages::analytics::AnalyticsPage;
 use crate::pages::bases::{BasePage, BasesPage, TablePage};
 use crate::pages::chat::ChatPage;
 use crate::pages::home::HomePage;
 use crate::pages::not_found::NotFound;
 use crate::pages::session::{LoginPage, RegisterPage, SessionChanges};
 use crate::pages::settings::SettingsPage;
+use crate::pages::status::StatusPage;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -65,6 +67,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("bases/:base/:table") view=TablePage />
                     // One route for both, so opening a conversation keeps the page (and its stream).
                     <Route path=path!("chat/:conversation?") view=ChatPage />
+                    <Route path=path!("analytics") view=AnalyticsPage />
+                    <Route path=path!("status") view=StatusPage />
                 </Routes>
             </Layout>
         </Router>

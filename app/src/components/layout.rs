@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
+use crate::components::page_views::PageViews;
 use crate::pages::session::{AccountMenu, SessionChanges, current_user};
 
 /// Wraps every page. The navigation lists only pages that exist.
@@ -41,9 +42,14 @@ fn SignedInLinks() -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                matches!(user.await, Ok(Some(_))).then(|| view! {
+                let Ok(Some(user)) = user.await else { return None };
+                Some(view! {
                     <NavLink href="/bases" label="Bases" />
                     <NavLink href="/chat" label="Chat" />
+                    <NavLink href="/analytics" label="Analytics" />
+                    {user.is_admin.then(|| view! { <NavLink href="/status" label="Status" /> })}
+                    // Only signed-in users' page views count, so it lives here, with their links.
+                    <PageViews />
                 })
             })}
         </Transition>
