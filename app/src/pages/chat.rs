@@ -21,6 +21,7 @@ use self::header::ChatHeader;
 use self::messages::MessageLog;
 use self::sidebar::{DeleteConversationDialog, Sidebar};
 use self::stream::Live;
+use crate::components::chart::grouped;
 use crate::components::signed_in::SignedIn;
 use crate::error::AppError;
 use crate::pages::bases::{BaseList, list_bases};
@@ -364,15 +365,7 @@ pub(crate) fn usd(amount: f64) -> String {
 
 /// `1 token`, `12,345 tokens`.
 pub(crate) fn tokens(count: u64) -> String {
-    let digits = count.to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{grouped} {}", if count == 1 { "token" } else { "tokens" })
+    format!("{} {}", grouped(count), if count == 1 { "token" } else { "tokens" })
 }
 
 /// The tokens a conversation or message used, for its footer; with what was cached, if any.

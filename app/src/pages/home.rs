@@ -4,6 +4,7 @@ use backend::model::health::{CheckResult, HealthReport, HealthStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::time::format_uptime;
 use crate::error::AppError;
 
 /// Runs every health check on the server; the same report as `GET /api/health`.
@@ -120,28 +121,4 @@ fn CheckRow(check: CheckResult) -> impl IntoView {
 #[component]
 fn StatusBadge(status: HealthStatus) -> impl IntoView {
     view! { <span class=format!("badge badge-{}", status.as_str())>{status.as_str()}</span> }
-}
-
-/// "42 s", "5 min", "3 h 12 min", "2 d 4 h": precise enough to see that a server restarted.
-fn format_uptime(seconds: u64) -> String {
-    let (m, h, d) = (seconds / 60, seconds / 3600, seconds / 86_400);
-    match seconds {
-        0..60 => format!("{seconds} s"),
-        60..3600 => format!("{m} min"),
-        3600..86_400 => format!("{h} h {} min", m % 60),
-        _ => format!("{d} d {} h", h % 24),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_uptime;
-
-    #[test]
-    fn uptime_reads_in_the_largest_sensible_units() {
-        assert_eq!(format_uptime(42), "42 s");
-        assert_eq!(format_uptime(5 * 60 + 3), "5 min");
-        assert_eq!(format_uptime(3 * 3600 + 12 * 60), "3 h 12 min");
-        assert_eq!(format_uptime(2 * 86_400 + 4 * 3600), "2 d 4 h");
-    }
 }

@@ -9,6 +9,7 @@ use leptos_meta::Title;
 
 use crate::components::chart::grouped;
 use crate::components::signed_in::SignedIn;
+use crate::components::time::format_uptime;
 use crate::error::AppError;
 
 /// Health checks, database, event queue and Airtable limiter. Administrators only.
@@ -79,7 +80,7 @@ fn Report(report: StatusReport) -> impl IntoView {
                     <dt>"Version"</dt>
                     <dd>{health.version}</dd>
                     <dt>"Up for"</dt>
-                    <dd>{uptime(health.uptime_s)}</dd>
+                    <dd>{format_uptime(health.uptime_s)}</dd>
                 </dl>
             </section>
             <section class="card" aria-label="Database">
@@ -205,17 +206,6 @@ fn duration_ms(ms: u64) -> String {
     }
 }
 
-/// `42 s`, `5 min`, `3 h 12 min`, `2 d 4 h`.
-fn uptime(seconds: u64) -> String {
-    let (m, h, d) = (seconds / 60, seconds / 3600, seconds / 86_400);
-    match seconds {
-        0..60 => format!("{seconds} s"),
-        60..3600 => format!("{m} min"),
-        3600..86_400 => format!("{h} h {} min", m % 60),
-        _ => format!("{d} d {} h", h % 24),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,12 +223,5 @@ mod tests {
         assert_eq!(duration_ms(350), "350 ms");
         assert_eq!(duration_ms(2_400), "2.4 s");
         assert_eq!(duration_ms(185_000), "3 min 5 s");
-    }
-
-    #[test]
-    fn uptime_reads_in_days_hours_and_minutes() {
-        assert_eq!(uptime(42), "42 s");
-        assert_eq!(uptime(3 * 3600 + 12 * 60), "3 h 12 min");
-        assert_eq!(uptime(2 * 86_400 + 4 * 3600), "2 d 4 h");
     }
 }
