@@ -11,7 +11,7 @@ export PYAIRTABLE_TEST_POSTGRES_URL ?= postgres://postgres:postgres@127.0.0.1:54
 help:
 	@echo "make run    build (release) and start PyAirtable on http://127.0.0.1:8000"
 	@echo "make test   run every test: Rust on SQLite and PostgreSQL, then Playwright in Chromium"
-	@echo "make bench  print benchmark figures (release build; takes a few minutes)"
+	@echo "make bench  print benchmark figures (release build; about 15 minutes with the one-million-event load)"
 
 tools:
 	@scripts/install-tools.sh build
