@@ -5,5 +5,6 @@ pub mod chart;
 pub mod layout;
 pub mod page_views;
 pub mod loading;
+pub mod numbers;
 pub mod signed_in;
 pub mod time;

@@ -20,8 +20,6 @@ pub use client::{ClientEventError, ClientLimiter};
 pub use csv_export::dashboard_csv;
 pub use event::{Event, EventKind};
 
-use crate::airtable::Limiter;
-use crate::auth::Principal;
 use crate::clock::now_ms;
 use crate::db::{Db, Dialect};
 use crate::health::Health;
@@ -65,10 +63,20 @@ pub struct CounterKey {
     pub labels: Vec<(&'static str, String)>,
 }
 
+/// Reads the Airtable limiter's state per base, for the status page.
+pub type LimiterStates = Box<dyn Fn() -> Vec<LimiterBase> + Send + Sync>;
+
+/// Who is looking at the dashboard.
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer<'a> {
+    pub user_id: &'a str,
+    pub is_admin: bool,
+}
+
 struct Inner {
     db: Option<Db>,
     health: Health,
-    limiter: Option<Limiter>,
+    limiter: Option<LimiterStates>,
     queue: Option<mpsc::Sender<Command>>,
     /// Recorded but not yet written.
     pending: AtomicU64,
@@ -92,11 +100,11 @@ impl Default for Analytics {
 
 impl Analytics {
     /// Analytics stored in `db`, with its writer running on the current Tokio runtime.
-    pub fn new(db: Db, health: Health, limiter: Limiter) -> Self {
+    pub fn new(db: Db, health: Health, limiter: LimiterStates) -> Self {
         Self::build(Some(db), health, Some(limiter))
     }
 
-    fn build(db: Option<Db>, health: Health, limiter: Option<Limiter>) -> Self {
+    fn build(db: Option<Db>, health: Health, limiter: Option<LimiterStates>) -> Self {
         let (queue, receiver) = match (&db, tokio::runtime::Handle::try_current()) {
             (Some(_), Ok(_)) => {
                 let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
@@ -207,8 +215,8 @@ impl Analytics {
     ///
     /// # Errors
     /// `Forbidden` when a non-admin asks for everyone's; `Invalid` for a backwards or too long range.
-    pub async fn dashboard(&self, viewer: &Principal, query: &DashboardQuery) -> Result<Dashboard, AnalyticsError> {
-        if query.all_users && !viewer.user.is_admin {
+    pub async fn dashboard(&self, viewer: Viewer<'_>, query: &DashboardQuery) -> Result<Dashboard, AnalyticsError> {
+        if query.all_users && !viewer.is_admin {
             return Err(AnalyticsError::Forbidden);
         }
         if query.to_ms <= query.from_ms {
@@ -217,7 +225,7 @@ impl Analytics {
         if query.to_ms - query.from_ms > dashboard::MAX_RANGE_MS {
             return Err(AnalyticsError::Invalid("That range is too long: pick at most 400 days.".into()));
         }
-        let scope = dashboard::Scope { user_id: (!query.all_users).then(|| viewer.user.id.as_str()) };
+        let scope = dashboard::Scope { user_id: (!query.all_users).then_some(viewer.user_id) };
         Ok(dashboard::build(self.db()?, query, &scope).await?)
     }
 
@@ -240,23 +248,13 @@ impl Analytics {
                 None
             }
         };
-        let limiter = self.inner.limiter.as_ref().map(Limiter::snapshot).unwrap_or_default();
         Ok(StatusReport {
             health,
             database: db.dialect().name().to_owned(),
             database_bytes,
             event_queue_depth: self.queue_depth(),
             events_dropped: self.dropped(),
-            limiter: limiter
-                .into_iter()
-                .map(|b| LimiterBase {
-                    base_id: b.base_id,
-                    requests: b.requests,
-                    waited_ms: u64::try_from(b.waited.as_millis()).unwrap_or(u64::MAX),
-                    rate_limited: b.rate_limited,
-                    penalty_left_ms: b.penalty_left.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-                })
-                .collect(),
+            limiter: self.inner.limiter.as_ref().map(|states| states()).unwrap_or_default(),
         })
     }
 
@@ -318,12 +316,10 @@ async fn write_batches(db: Db, mut receiver: mpsc::Receiver<Command>, written: i
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::{AuthMethod, User};
 
     async fn analytics() -> (tempfile::TempDir, Analytics, Db) {
         let (dir, db) = crate::db::migrated_test_db().await;
-        let airtable = crate::airtable::Airtable::new(&Default::default());
-        (dir, Analytics::new(db.clone(), Health::new(), airtable.limiter().clone()), db)
+        (dir, Analytics::new(db.clone(), Health::new(), Box::new(Vec::new)), db)
     }
 
     /// A stable user ID for a name in these tests.
@@ -332,17 +328,8 @@ mod tests {
         format!("00000000-0000-4000-8000-{n:012}")
     }
 
-    fn viewer(name: &str, admin: bool) -> Principal {
-        let user = User {
-            id: crate::auth::UserId::parse(&uid(name)).unwrap(),
-            email: format!("{name}@example.com"),
-            display_name: name.into(),
-            is_admin: admin,
-            disabled: false,
-            created_ms: 0,
-            password_changed_ms: 0,
-        };
-        Principal { user, method: AuthMethod::Session }
+    fn viewer(user_id: &str, admin: bool) -> Viewer<'_> {
+        Viewer { user_id, is_admin: admin }
     }
 
     fn day() -> DashboardQuery {
@@ -353,13 +340,14 @@ mod tests {
     #[tokio::test]
     async fn recorded_events_reach_the_dashboard_after_a_flush() {
         let (_dir, analytics, _db) = analytics().await;
-        let ada = viewer("ada", false);
+        let ada_id = uid("ada");
+        let ada = viewer(&ada_id, false);
         analytics.record(Event::tool_call("list_tables", crate::model::analytics::ToolSource::Rest, Some(uid("ada").as_str()), Duration::from_millis(30), None));
         analytics.record(Event::tool_call("list_records", crate::model::analytics::ToolSource::Chat, Some(uid("ada").as_str()), Duration::from_millis(70), Some("No table X".into())));
         analytics.record(Event::tool_call("list_tables", crate::model::analytics::ToolSource::Mcp, Some(uid("bob").as_str()), Duration::from_millis(5), None));
         analytics.flush().await;
         assert_eq!(analytics.queue_depth(), 0);
-        let board = analytics.dashboard(&ada, &day()).await.unwrap();
+        let board = analytics.dashboard(ada, &day()).await.unwrap();
         assert_eq!(board.kpis.tool_calls, 2);
         assert_eq!(board.kpis.active_users, 1);
         assert!((board.kpis.error_rate - 0.5).abs() < 1e-9);
@@ -374,10 +362,10 @@ mod tests {
     async fn only_admins_see_everyone() {
         let (_dir, analytics, _db) = analytics().await;
         let everyone = DashboardQuery { all_users: true, ..day() };
-        assert!(matches!(analytics.dashboard(&viewer("ada", false), &everyone).await, Err(AnalyticsError::Forbidden)));
+        assert!(matches!(analytics.dashboard(viewer(&uid("ada"), false), &everyone).await, Err(AnalyticsError::Forbidden)));
         analytics.record(Event::new(EventKind::Login, "password").by(Some(uid("bob").as_str())));
         analytics.flush().await;
-        assert_eq!(analytics.dashboard(&viewer("root", true), &everyone).await.unwrap().kpis.active_users, 1);
+        assert_eq!(analytics.dashboard(viewer(&uid("root"), true), &everyone).await.unwrap().kpis.active_users, 1);
     }
 
     #[tokio::test]
@@ -406,7 +394,7 @@ mod tests {
     async fn a_backwards_range_is_refused_with_a_reason() {
         let (_dir, analytics, _db) = analytics().await;
         let backwards = DashboardQuery { from_ms: 10, to_ms: 5, all_users: false };
-        assert!(matches!(analytics.dashboard(&viewer("ada", false), &backwards).await, Err(AnalyticsError::Invalid(_))));
+        assert!(matches!(analytics.dashboard(viewer(&uid("ada"), false), &backwards).await, Err(AnalyticsError::Invalid(_))));
     }
 
     #[tokio::test]

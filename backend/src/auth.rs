@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use secrecy::SecretString;
 
-use crate::analytics::{Analytics, Event, EventKind};
+use crate::analytics::{Analytics, Event, EventKind, Viewer};
 use crate::db::{Db, DbError};
 use crate::model::auth::Scope;
 
@@ -153,6 +153,11 @@ impl Principal {
     /// Whether this request may change data: read-only API keys may not.
     pub fn can_write(&self) -> bool {
         self.method != AuthMethod::ApiKey(Scope::Read)
+    }
+
+    /// Who is looking, for the analytics dashboard.
+    pub fn viewer(&self) -> Viewer<'_> {
+        Viewer { user_id: self.user.id.as_str(), is_admin: self.user.is_admin }
     }
 
     /// The scope this request acts with: read for a read-only key, write otherwise.

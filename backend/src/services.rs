@@ -59,7 +59,10 @@ impl Services {
     pub fn new(db: Db, settings: ServiceSettings<'_>) -> Self {
         let health = Health::new().with_check(DatabaseCheck(db.clone()));
         let airtable = Airtable::new(&settings.airtable);
-        let analytics = Analytics::new(db.clone(), health.clone(), airtable.limiter().clone());
+        let analytics = Analytics::new(db.clone(), health.clone(), {
+            let limiter = airtable.limiter().clone();
+            Box::new(move || limiter.states())
+        });
         let airtable = airtable.with_analytics(analytics.clone());
         let auth = Auth::new(db.clone(), settings.jwt_secret, analytics.clone());
         let cipher = Cipher::new(settings.encryption_key);

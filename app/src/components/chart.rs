@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
+use crate::components::numbers::{grouped, usd};
 use crate::components::time::format_ms;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -407,21 +408,8 @@ pub fn tick_label(value: f64, step: f64, unit: Unit) -> String {
 pub fn value_label(value: f64, unit: Unit) -> String {
     match unit {
         Unit::Count => grouped(value.round() as u64),
-        Unit::Usd => crate::pages::chat::usd(value),
+        Unit::Usd => usd(value),
     }
-}
-
-/// `1234567` as `1,234,567`.
-pub fn grouped(count: u64) -> String {
-    let digits = count.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Show every `n`th time label so that at most `max` fit under the axis.
@@ -580,10 +568,4 @@ mod tests {
         assert_eq!(text, "Messages, per day, 2026-03-05 to 2026-03-06: Messages total 4, peak 3.");
     }
 
-    #[test]
-    fn counts_are_grouped_by_thousands() {
-        assert_eq!(grouped(0), "0");
-        assert_eq!(grouped(999), "999");
-        assert_eq!(grouped(1_234_567), "1,234,567");
-    }
 }

@@ -13,11 +13,11 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use self::export::ExportButton;
 use self::range::{Choice, DAY_MS, Range, RangePicker, day_text};
-use crate::components::chart::{BarChart, LineChart, Series, Unit, grouped};
+use crate::components::chart::{BarChart, LineChart, Series, Unit};
+use crate::components::numbers::{grouped, usd};
 use crate::components::signed_in::SignedIn;
 use crate::components::time::format_ms;
 use crate::error::AppError;
-use crate::pages::chat::usd;
 
 /// The dashboard for `from_ms` to `to_ms` (unix milliseconds, end excluded, at most 366 days):
 /// the caller's own activity, or everyone's when an admin asks for `all_users`.
@@ -25,7 +25,7 @@ use crate::pages::chat::usd;
 pub async fn get_dashboard(from_ms: i64, to_ms: i64, #[server(default)] all_users: bool) -> Result<Dashboard, AppError> {
     let principal = crate::auth::require_user()?;
     let query = ssr::query(from_ms, to_ms, all_users)?;
-    Ok(crate::auth::services().analytics.dashboard(&principal, &query).await?)
+    Ok(crate::auth::services().analytics.dashboard(principal.viewer(), &query).await?)
 }
 
 /// The same dashboard as CSV, one section per table, for the export button and scripts.
@@ -33,7 +33,7 @@ pub async fn get_dashboard(from_ms: i64, to_ms: i64, #[server(default)] all_user
 pub async fn export_csv(from_ms: i64, to_ms: i64, #[server(default)] all_users: bool) -> Result<String, AppError> {
     let principal = crate::auth::require_user()?;
     let query = ssr::query(from_ms, to_ms, all_users)?;
-    let dashboard = crate::auth::services().analytics.dashboard(&principal, &query).await?;
+    let dashboard = crate::auth::services().analytics.dashboard(principal.viewer(), &query).await?;
     Ok(backend::analytics::dashboard_csv(&dashboard))
 }
 

@@ -21,7 +21,7 @@ use self::header::ChatHeader;
 use self::messages::MessageLog;
 use self::sidebar::{DeleteConversationDialog, Sidebar};
 use self::stream::Live;
-use crate::components::chart::grouped;
+use crate::components::numbers::grouped;
 use crate::components::signed_in::SignedIn;
 use crate::error::AppError;
 use crate::pages::bases::{BaseList, list_bases};
@@ -352,17 +352,6 @@ fn only_base(list: &BaseList) -> Option<String> {
     }
 }
 
-/// `$0.0042` below a cent, `$1.25` from there on.
-pub(crate) fn usd(amount: f64) -> String {
-    if amount == 0.0 {
-        "$0.00".to_owned()
-    } else if amount.abs() < 0.01 {
-        format!("${amount:.4}")
-    } else {
-        format!("${amount:.2}")
-    }
-}
-
 /// `1 token`, `12,345 tokens`.
 pub(crate) fn tokens(count: u64) -> String {
     format!("{} {}", grouped(count), if count == 1 { "token" } else { "tokens" })
@@ -389,12 +378,6 @@ fn model_label(provider: LlmProvider, model: &str) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn amounts_below_a_cent_keep_four_decimals() {
-        assert_eq!(usd(0.0), "$0.00");
-        assert_eq!(usd(0.00042), "$0.0004");
-        assert_eq!(usd(1.254), "$1.25");
-    }
 
     #[test]
     fn token_counts_are_grouped_by_thousands() {

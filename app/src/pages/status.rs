@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use leptos_meta::Title;
 
-use crate::components::chart::grouped;
+use crate::components::numbers::grouped;
 use crate::components::signed_in::SignedIn;
 use crate::components::time::format_uptime;
 use crate::error::AppError;

@@ -107,6 +107,21 @@ impl Limiter {
     }
 
     /// Every base this process has called, busiest first.
+    /// [`Limiter::snapshot`] as the status page shows it.
+    pub fn states(&self) -> Vec<crate::model::analytics::LimiterBase> {
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        self.snapshot()
+            .into_iter()
+            .map(|b| crate::model::analytics::LimiterBase {
+                base_id: b.base_id,
+                requests: b.requests,
+                waited_ms: millis(b.waited),
+                rate_limited: b.rate_limited,
+                penalty_left_ms: b.penalty_left.map(millis),
+            })
+            .collect()
+    }
+
     pub fn snapshot(&self) -> Vec<BaseLimitState> {
         let now = Instant::now();
         let bases = self.bases.lock().expect("limiter counters lock");

@@ -171,7 +171,7 @@ async fn the_dashboard_counts_what_happened_and_only_what_the_viewer_may_see(app
     let signups = number(&app, "SELECT COUNT(*) FROM events WHERE kind = 'signup'", None).await;
     assert_eq!(signups, 3);
 
-    let board = app.services.analytics.dashboard(&ada.principal(), &last_day()).await.unwrap();
+    let board = app.services.analytics.dashboard(ada.principal().viewer(), &last_day()).await.unwrap();
     assert_eq!(board.kpis.messages, 2);
     assert_eq!(board.kpis.conversations, 1);
     assert_eq!(board.kpis.tool_calls, 5, "three from the chat, two over REST");
@@ -184,9 +184,9 @@ async fn the_dashboard_counts_what_happened_and_only_what_the_viewer_may_see(app
 
     // Everyone's, for the admin only.
     let everyone = DashboardQuery { all_users: true, ..last_day() };
-    let refused = app.services.analytics.dashboard(&ada.principal(), &everyone).await;
+    let refused = app.services.analytics.dashboard(ada.principal().viewer(), &everyone).await;
     assert!(matches!(refused, Err(backend::analytics::AnalyticsError::Forbidden)));
-    let all = app.services.analytics.dashboard(&root.principal(), &everyone).await.unwrap();
+    let all = app.services.analytics.dashboard(root.principal().viewer(), &everyone).await.unwrap();
     assert_eq!(all.kpis.active_users, 3);
     check_against_events(&app, &all, None).await;
 

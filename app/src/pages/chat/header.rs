@@ -5,7 +5,8 @@ use backend::model::chat::{ConversationView, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{Screen, model_label, only_base, set_conversation_base, usage_text, usd};
+use super::{Screen, model_label, only_base, set_conversation_base, usage_text};
+use crate::components::numbers::usd;
 
 #[component]
 pub(super) fn ChatHeader(screen: Screen) -> impl IntoView {

@@ -6,7 +6,8 @@ use backend::model::llm::LlmProvider;
 use leptos::prelude::*;
 use serde_json::Value;
 
-use super::{ChatAssistant, Screen, answer_tool_call, model_label, usage_text, usd};
+use super::{ChatAssistant, Screen, answer_tool_call, model_label, usage_text};
+use crate::components::numbers::usd;
 use crate::components::loading::Loading;
 use crate::components::time::format_ms;
 

@@ -9,7 +9,8 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 
 use super::stream::path_segment;
-use super::{Screen, delete_conversation, rename_conversation, usd};
+use super::{Screen, delete_conversation, rename_conversation};
+use crate::components::numbers::usd;
 use crate::components::dialog::modal_while;
 use crate::components::loading::Loading;
 use crate::components::time::format_ms;

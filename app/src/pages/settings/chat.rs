@@ -4,7 +4,8 @@
 use backend::model::chat::{ApprovalPolicy, ChatPreferences, Spending};
 use leptos::prelude::*;
 
-use crate::pages::chat::{SaveChatPreferences, get_chat_preferences, get_spending, tokens, usd};
+use crate::components::numbers::usd;
+use crate::pages::chat::{SaveChatPreferences, get_chat_preferences, get_spending, tokens};
 
 #[component]
 pub fn ChatSection() -> impl IntoView {
