@@ -129,12 +129,14 @@ impl Chat {
     /// # Errors
     /// Database failures.
     pub async fn conversations(&self, user: &UserId, search: &str) -> Result<Vec<ConversationSummary>, ChatError> {
-        let rows = self.inner.store.conversations(user, search).await?;
-        let mut summaries = Vec::with_capacity(rows.len());
-        for row in rows {
-            summaries.push(self.summary(user, row).await?);
-        }
-        Ok(summaries)
+        let listed = self.inner.store.conversations(user, search).await?;
+        Ok(listed
+            .into_iter()
+            .map(|row| {
+                let totals = row.totals();
+                summary_of(row.conversation, totals)
+            })
+            .collect())
     }
 
     /// One conversation with all its messages.
@@ -387,8 +389,8 @@ impl Chat {
     }
 
     async fn summary(&self, user: &UserId, row: ConversationRow) -> Result<ConversationSummary, ChatError> {
-        let (usage, cost_usd) = self.inner.store.conversation_totals(user, &row.id).await?;
-        Ok(ConversationSummary { id: row.id, title: row.title, base_id: row.base_id, updated_ms: row.updated_ms, usage, cost_usd })
+        let totals = self.inner.store.conversation_totals(user, &row.id).await?;
+        Ok(summary_of(row, totals))
     }
 
     fn view(&self, message: StoredMessage) -> MessageView {
@@ -424,6 +426,10 @@ impl Chat {
             created_ms: message.created_ms,
         }
     }
+}
+
+fn summary_of(row: ConversationRow, (usage, cost_usd): (Usage, f64)) -> ConversationSummary {
+    ConversationSummary { id: row.id, title: row.title, base_id: row.base_id, updated_ms: row.updated_ms, usage, cost_usd }
 }
 
 fn parse_base(base_id: Option<&str>) -> Result<Option<BaseId>, ChatError> {

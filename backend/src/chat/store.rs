@@ -153,14 +153,30 @@ struct TotalsRow {
 }
 
 impl TotalsRow {
-    fn usage(&self) -> Usage {
+    fn totals(&self) -> (Usage, f64) {
         let tokens = |n: Option<i64>| u64::try_from(n.unwrap_or(0)).unwrap_or(0);
-        Usage {
+        let usage = Usage {
             input_tokens: tokens(self.input_tokens),
             cached_tokens: tokens(self.cached_tokens),
             output_tokens: tokens(self.output_tokens),
             thinking_tokens: tokens(self.thinking_tokens),
-        }
+        };
+        (usage, self.cost_usd.unwrap_or(0.0))
+    }
+}
+
+/// A conversation in the list, with its messages' tokens and cost added up.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ListedConversation {
+    #[sqlx(flatten)]
+    pub conversation: ConversationRow,
+    #[sqlx(flatten)]
+    totals: TotalsRow,
+}
+
+impl ListedConversation {
+    pub fn totals(&self) -> (Usage, f64) {
+        self.totals.totals()
     }
 }
 
@@ -214,16 +230,18 @@ impl Store {
             .ok_or(ChatError::NotFound)
     }
 
-    /// The user's conversations, newest first, whose title or messages contain `search`.
-    pub async fn conversations(&self, user: &UserId, search: &str) -> Result<Vec<ConversationRow>, ChatError> {
+    /// The user's conversations, newest first, whose title or messages contain `search`, each
+    /// with its totals: one query for the whole list.
+    pub async fn conversations(&self, user: &UserId, search: &str) -> Result<Vec<ListedConversation>, ChatError> {
         let search = search.trim().to_lowercase();
         let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        sqlx::query_as(
-            "SELECT id, title, base_id, allowed_tools, updated_ms FROM conversations c WHERE user_id = $1 \
-             AND ($2 = '' OR LOWER(title) LIKE $3 ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m \
-             WHERE m.conversation_id = c.id AND LOWER(m.text) LIKE $3 ESCAPE '\\')) \
-             ORDER BY updated_ms DESC LIMIT 200",
-        )
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT c.id, c.title, c.base_id, c.allowed_tools, c.updated_ms, {TOTALS} \
+             FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id WHERE c.user_id = $1 \
+             AND ($2 = '' OR LOWER(c.title) LIKE $3 ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages s \
+             WHERE s.conversation_id = c.id AND LOWER(s.text) LIKE $3 ESCAPE '\\')) \
+             GROUP BY c.id, c.title, c.base_id, c.allowed_tools, c.updated_ms ORDER BY c.updated_ms DESC LIMIT 200"
+        )))
         .bind(user.as_str())
         .bind(&search)
         .bind(&pattern)
@@ -292,8 +310,7 @@ impl Store {
     pub async fn append(&self, user: &UserId, id: &ConversationId, message: &NewMessage<'_>) -> Result<String, ChatError> {
         let message_id = uuid::Uuid::new_v4().to_string();
         let now = now_ms();
-        let tokens = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO messages (id, conversation_id, user_id, seq, role, text, tool_calls, status, error, provider, model, \
              input_tokens, cached_tokens, output_tokens, thinking_tokens, cost_usd, created_ms) \
              SELECT $1, $2, $3, COALESCE(MAX(seq), 0) + 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 \
@@ -308,16 +325,13 @@ impl Store {
         .bind(enum_to_string(&message.status))
         .bind(message.error)
         .bind(message.provider.map(LlmProvider::as_str))
-        .bind(message.model)
-        .bind(tokens(message.usage.input_tokens))
-        .bind(tokens(message.usage.cached_tokens))
-        .bind(tokens(message.usage.output_tokens))
-        .bind(tokens(message.usage.thinking_tokens))
-        .bind(message.cost_usd)
-        .bind(now)
-        .execute(self.db.pool())
-        .await
-        .map_err(db)?;
+        .bind(message.model);
+        bind_usage(query, &message.usage)
+            .bind(message.cost_usd)
+            .bind(now)
+            .execute(self.db.pool())
+            .await
+            .map_err(db)?;
         self.record_model_call(user, id, message, now).await?;
         self.touch(user, id, now).await?;
         Ok(message_id)
@@ -327,9 +341,7 @@ impl Store {
     /// budgets. Messages no model wrote have none.
     async fn record_model_call(&self, user: &UserId, id: &ConversationId, message: &NewMessage<'_>, now: i64) -> Result<(), ChatError> {
         let (Some(provider), Some(model)) = (message.provider, message.model) else { return Ok(()) };
-        let usage = &message.usage;
-        let tokens = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO model_calls (id, user_id, conversation_id, provider, model, input_tokens, cached_tokens, output_tokens, \
              thinking_tokens, cost_usd, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
@@ -337,16 +349,13 @@ impl Store {
         .bind(user.as_str())
         .bind(id.as_str())
         .bind(provider.as_str())
-        .bind(model)
-        .bind(tokens(usage.input_tokens))
-        .bind(tokens(usage.cached_tokens))
-        .bind(tokens(usage.output_tokens))
-        .bind(tokens(usage.thinking_tokens))
-        .bind(message.cost_usd)
-        .bind(now)
-        .execute(self.db.pool())
-        .await
-        .map_err(db)?;
+        .bind(model);
+        bind_usage(query, &message.usage)
+            .bind(message.cost_usd)
+            .bind(now)
+            .execute(self.db.pool())
+            .await
+            .map_err(db)?;
         Ok(())
     }
 
@@ -382,7 +391,7 @@ impl Store {
             .fetch_one(self.db.pool())
             .await
             .map_err(db)?;
-        Ok((row.usage(), row.cost_usd.unwrap_or(0.0)))
+        Ok(row.totals())
     }
 
     /// Tokens and cost of the user's model calls since `since_ms`, deleted conversations included.
@@ -393,7 +402,7 @@ impl Store {
             .fetch_one(self.db.pool())
             .await
             .map_err(db)?;
-        Ok((row.usage(), row.cost_usd.unwrap_or(0.0)))
+        Ok(row.totals())
     }
 
     pub async fn preferences(&self, user: &UserId) -> Result<ChatPreferences, ChatError> {
@@ -430,12 +439,24 @@ impl Store {
     }
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds a usage's counts in the order of the tables' columns: input, cached, output, thinking.
+fn bind_usage<'q>(query: AnyQuery<'q>, usage: &Usage) -> AnyQuery<'q> {
+    let tokens = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    query
+        .bind(tokens(usage.input_tokens))
+        .bind(tokens(usage.cached_tokens))
+        .bind(tokens(usage.output_tokens))
+        .bind(tokens(usage.thinking_tokens))
+}
+
 fn db(e: sqlx::Error) -> ChatError {
     ChatError::Db(e.into())
 }
 
 /// A serde unit variant's name, as `rename_all = "snake_case"` writes it.
-fn enum_to_string<T: Serialize>(value: &T) -> String {
+pub(crate) fn enum_to_string<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::live::Running;
 use super::prompt;
-use super::store::{ConversationId, NewMessage, StoredCall, StoredMessage};
+use super::store::{ConversationId, NewMessage, StoredCall, StoredMessage, enum_to_string};
 use super::{ChatError, Inner};
 use crate::analytics::event::{NEW_MESSAGE_TURN, RESUMED_TURN};
 use crate::analytics::{Event, EventKind};
@@ -86,7 +86,7 @@ impl Turn {
     /// The turn's analytics event: named by its provider, with its tokens, cost and outcome.
     fn record(&self, status: MessageStatus, took: std::time::Duration) {
         let tally = std::mem::take(&mut *self.tally.lock().expect("the tally is never left half-updated"));
-        let outcome = serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let outcome = enum_to_string(&status);
         let mut event = Event::new(EventKind::ChatTurn, tally.provider.unwrap_or("none")).by(Some(self.user.as_str())).took(took);
         if status == MessageStatus::Failed {
             event = event.failed(tally.error.unwrap_or_else(|| "the turn failed".into()));
@@ -291,9 +291,7 @@ impl Turn {
         self.inner.store.append(&self.user, &self.conversation, &message).await?;
         {
             let mut tally = self.tally.lock().expect("the tally is never left half-updated");
-            let usage = &message.usage;
-            // Cached tokens are part of the input tokens; thinking is billed as output.
-            tally.tokens += usage.input_tokens + usage.output_tokens + usage.thinking_tokens;
+            tally.tokens += message.usage.total();
             tally.cost_usd += message.cost_usd;
             if let Some(provider) = message.provider {
                 tally.provider = Some(provider.as_str());

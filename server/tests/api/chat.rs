@@ -118,6 +118,16 @@ async fn the_offline_assistant_lists_tables_and_adds_a_record_once_allowed(app: 
     assert_eq!(call["state"], "done");
     assert_eq!(last_message(&after)["status"], "complete");
 
+    // The list finds it by title or by message text, with its totals, in one query.
+    let chat = &ada.app.services.chat;
+    let listed = chat.conversations(&ada.user, "").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].id.as_str(), listed[0].title.as_str()), (session.as_str(), "list tables"));
+    let single = chat.conversation(&ada.user, &session).await.unwrap().summary;
+    assert_eq!((listed[0].usage, listed[0].cost_usd), (single.usage, single.cost_usd));
+    assert_eq!(chat.conversations(&ada.user, "LAUNCH POST").await.unwrap().len(), 1, "found by a message's text");
+    assert!(chat.conversations(&ada.user, "100%_").await.unwrap().is_empty(), "wildcards are taken literally");
+
     // Each user sees only their own conversations.
     app_user_isolation(&ada, &session).await;
 }
@@ -277,6 +287,10 @@ async fn tokens_and_cost_are_counted_per_message_and_a_reached_budget_stops_the_
     assert_eq!(reply["cost_info"]["thinking_tokens"], 5_000);
     assert_eq!(reply["cost_info"]["output_tokens"], 15_000);
     assert_eq!(reply["cost_info"]["cached_tokens"], 40_000);
+
+    let listed = ada.app.services.chat.conversations(&ada.user, "").await.unwrap();
+    assert!((listed[0].cost_usd - expected).abs() < 1e-9, "the list adds up each conversation's cost");
+    assert_eq!(listed[0].usage.thinking_tokens, 5_000);
 
     let spending: Value = ada.call("/api/chat/spending", json!({})).await.json().await.unwrap();
     assert!((spending["today_usd"].as_f64().unwrap() - expected).abs() < 1e-9, "{spending}");
