@@ -63,6 +63,6 @@ pub fn client_ip() -> Option<std::net::IpAddr> {
 pub async fn session() -> Result<tower_sessions::Session, AppError> {
     leptos_axum::extract::<tower_sessions::Session>().await.map_err(|e| {
         tracing::error!(error = %e, "the session layer is missing");
-        AppError::Internal
+        AppError::internal()
     })
 }

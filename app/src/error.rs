@@ -4,6 +4,9 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "ssr")]
+pub mod request_id;
+
 /// What a user, or a script calling the API, is told when a call fails.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum AppError {
@@ -17,13 +20,26 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The request is well formed, but names something that isn't there or a value that can't
+    /// be stored (a tool's unknown table or field).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// A spending budget is used up; raising it is the user's call, in Settings → Chat.
+    #[error("{0}")]
+    OverBudget(String),
+    #[error("{0}")]
+    TooLarge(String),
     #[error("Too many attempts. Try again in {retry_after_s} seconds.")]
     TooManyRequests { retry_after_s: u64 },
+    /// The server is at capacity for this kind of work; nothing was done.
+    #[error("The server is busy. Try again in {retry_after_s} seconds.")]
+    Busy { retry_after_s: u64 },
     /// Airtable (or the sandbox) refused or failed; the message says what to do.
     #[error("{0}")]
     Upstream(String),
-    #[error("Something went wrong on our side. Try again; if it keeps happening, check the server log.")]
-    Internal,
+    /// The detail is in the server log under `request_id`, never in the answer.
+    #[error("Something went wrong on our side. Try again; if it keeps happening, give the administrator this request ID: {request_id}.")]
+    Internal { request_id: String },
     #[error("Could not reach the server: {0}")]
     Transport(String),
 }
@@ -36,11 +52,30 @@ impl AppError {
             Self::Unauthorized(_) => 401,
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
+            Self::OverBudget(_) => 402,
             Self::Conflict(_) => 409,
+            Self::TooLarge(_) => 413,
+            Self::Unprocessable(_) => 422,
             Self::TooManyRequests { .. } => 429,
             Self::Upstream(_) => 502,
-            Self::Internal | Self::Transport(_) => 500,
+            Self::Busy { .. } => 503,
+            Self::Internal { .. } | Self::Transport(_) => 500,
         }
+    }
+
+    /// How long the caller should wait before trying again, for a `Retry-After` header.
+    pub fn retry_after_s(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests { retry_after_s } | Self::Busy { retry_after_s } => Some(*retry_after_s),
+            _ => None,
+        }
+    }
+
+    /// An internal failure of this request, which the caller can quote to the administrator.
+    /// Log the detail before calling this: the answer carries none of it.
+    #[cfg(feature = "ssr")]
+    pub fn internal() -> Self {
+        Self::Internal { request_id: request_id::current() }.with_status()
     }
 
     /// Sets this error's status on the response being built, so scripts can branch on it.
@@ -48,8 +83,8 @@ impl AppError {
     pub fn with_status(self) -> Self {
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
-            if let Self::TooManyRequests { retry_after_s } = &self {
-                response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(*retry_after_s));
+            if let Some(seconds) = self.retry_after_s() {
+                response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
             }
         }
         self
@@ -68,7 +103,7 @@ impl FromServerFnError for AppError {
 impl From<backend::db::DbError> for AppError {
     fn from(e: backend::db::DbError) -> Self {
         tracing::error!(error = %e, "database call failed");
-        Self::Internal.with_status()
+        Self::internal()
     }
 }
 
@@ -119,7 +154,7 @@ impl From<backend::connections::ConnectionError> for AppError {
             E::Malformed | E::Unreadable => Self::Invalid(e.to_string()).with_status(),
             E::Sandbox(_) | E::Db(_) => {
                 tracing::error!(error = %e, "could not open a user's Airtable connection");
-                Self::Internal.with_status()
+                Self::internal()
             }
         }
     }
@@ -132,7 +167,7 @@ impl From<backend::llm::LlmSettingsError> for AppError {
         match e {
             E::Db(_) => {
                 tracing::error!(error = %e, "could not read or save a user's LLM settings");
-                Self::Internal.with_status()
+                Self::internal()
             }
             _ => Self::Invalid(e.to_string()).with_status(),
         }
@@ -148,8 +183,7 @@ impl From<backend::chat::ChatError> for AppError {
             E::NotFound => Self::NotFound("That conversation".into()),
             E::Invalid(_) => Self::Invalid(message),
             E::Busy => Self::Conflict(message),
-            // Spending more needs a higher budget in Settings, which is the user's call: forbidden, not invalid.
-            E::OverBudget(_) => Self::Forbidden(message),
+            E::OverBudget(_) => Self::OverBudget(message),
             E::Db(db) => return db.into(),
         };
         mapped.with_status()
@@ -165,6 +199,36 @@ impl From<backend::analytics::AnalyticsError> for AppError {
             E::Forbidden => Self::Forbidden(message),
             E::Invalid(_) => Self::Invalid(message),
             E::Db(db) => return db.into(),
+        };
+        mapped.with_status()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<backend::tools::ToolError> for AppError {
+    fn from(e: backend::tools::ToolError) -> Self {
+        use backend::tools::ToolError as E;
+        let message = e.to_string();
+        let mapped = match e {
+            E::UnknownTool(name) => Self::NotFound(format!("The tool “{name}”")),
+            E::ReadOnly(_) => Self::Forbidden(message),
+            ref caller if caller.is_caller_error() => Self::Unprocessable(message),
+            E::Airtable(airtable) => return airtable.into(),
+            E::Invalid(_) => Self::Unprocessable(message),
+        };
+        mapped.with_status()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<backend::analytics::ClientEventError> for AppError {
+    fn from(e: backend::analytics::ClientEventError) -> Self {
+        use backend::analytics::ClientEventError as E;
+        let message = e.to_string();
+        let mapped = match e {
+            E::TooLarge | E::TooMany(_) => Self::TooLarge(message),
+            E::Malformed(_) | E::BadName(_) => Self::Invalid(message),
+            E::RateLimited { retry_after } => Self::TooManyRequests { retry_after_s: retry_after.as_secs().max(1) },
         };
         mapped.with_status()
     }

@@ -31,6 +31,8 @@ pub mod secrets;
 #[cfg(feature = "server")]
 mod services;
 #[cfg(feature = "server")]
+pub mod shown;
+#[cfg(feature = "server")]
 mod tls;
 #[cfg(feature = "server")]
 pub mod tools;

@@ -34,7 +34,7 @@ pub async fn log_out() -> Result<(), AppError> {
     let session = ssr::session().await?;
     session.flush().await.map_err(|e| {
         tracing::error!(error = %e, "could not end a session");
-        AppError::Internal
+        AppError::internal()
     })?;
     leptos_axum::redirect("/");
     Ok(())
@@ -105,7 +105,7 @@ mod ssr {
         };
         store.await.map_err(|e| {
             tracing::error!(error = %e, "could not start a session");
-            AppError::Internal
+            AppError::internal()
         })
     }
 }

@@ -18,6 +18,7 @@ use crate::llm::{LlmEndpoint, Provider, Reply, Request, ToolSpec};
 use crate::model::analytics::ToolSource;
 use crate::model::auth::Scope;
 use crate::model::chat::{ApprovalPolicy, MessageStatus, Role, ToolCallState};
+use crate::shown::Shown;
 use crate::tools::ToolContext;
 
 /// What the model is told when the user says no.
@@ -146,14 +147,14 @@ impl Turn {
 
     async fn setup(&self) -> Result<Setup, String> {
         let inner = &self.inner;
-        let endpoint = inner.llm_settings.endpoint(&self.user).await.map_err(|e| e.to_string())?;
+        let endpoint = inner.llm_settings.endpoint(&self.user).await.map_err(|e| e.shown())?;
         let provider = inner.llm.provider(&endpoint);
-        let conversation = inner.store.conversation(&self.user, &self.conversation).await.map_err(|e| e.to_string())?;
-        let preferences = inner.store.preferences(&self.user).await.map_err(|e| e.to_string())?;
-        let connection = inner.connections.for_user(&self.user).await;
+        let conversation = inner.store.conversation(&self.user, &self.conversation).await.map_err(|e| e.shown())?;
+        let preferences = inner.store.preferences(&self.user).await.map_err(|e| e.shown())?;
+        let connection = inner.connections.for_user(&self.user).await.map_err(|e| e.shown());
         let system = match (&conversation.base_id, &connection) {
             (None, _) => prompt::system(None),
-            (Some(id), Err(e)) => prompt::system(Some((id, id, Err(e.to_string())))),
+            (Some(id), Err(problem)) => prompt::system(Some((id, id, Err(problem.clone())))),
             (Some(id), Ok(connection)) => {
                 let base = crate::model::airtable::BaseId::parse(id).map_err(|e| e.to_string())?;
                 let name = connection.client.list_bases().await.ok().and_then(|bases| bases.into_iter().find(|b| b.id == base).map(|b| b.name));
@@ -176,8 +177,7 @@ impl Turn {
             base_id: conversation.base_id.clone(),
             tools,
             tool_context: connection
-                .map(|c| ToolContext { client: c.client, source: ToolSource::Chat, user_id: Some(self.user.as_str().to_owned()) })
-                .map_err(|e| e.to_string()),
+                .map(|c| ToolContext { client: c.client, source: ToolSource::Chat, user_id: Some(self.user.as_str().to_owned()) }),
             policy: preferences.approval_policy,
             allowed_tools: conversation.allowed_tools(),
         })
@@ -260,7 +260,7 @@ impl Turn {
         let mut calls = message.tool_calls.clone();
         let runs = calls.iter().filter(|c| c.state == ToolCallState::Running).map(|call| async {
             let context = setup.tool_context.as_ref().map_err(Clone::clone)?;
-            self.inner.catalog.call(context, self.scope, &call.name, call.arguments.clone()).await.map_err(|e| e.to_string())
+            self.inner.catalog.call(context, self.scope, &call.name, call.arguments.clone()).await.map_err(|e| e.shown())
         });
         let results = futures::future::join_all(runs).await;
         for (call, result) in calls.iter_mut().filter(|c| c.state == ToolCallState::Running).zip(results) {

@@ -4,20 +4,22 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use app::error::AppError;
 use axum::Json;
-use axum::extract::{Extension, Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use backend::Services;
 use backend::auth::Principal;
-use backend::chat::{ChatError, TurnHandle};
+use backend::chat::TurnHandle;
 use backend::model::chat::{MessageStatus, TurnEvent};
 use futures::Stream;
 use futures::stream::{self, StreamExt};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::sync::broadcast;
+
+use super::edge::{ApiError, Caller, Writer};
 
 /// The old platform's request: `session_id` names the conversation to go on with.
 #[derive(Deserialize)]
@@ -29,55 +31,26 @@ pub struct ChatRequest {
     base_id: Option<String>,
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
-}
-
-fn signed_out() -> Response {
-    error(StatusCode::UNAUTHORIZED, "Sign in, or send Authorization: Bearer <API key>.")
-}
-
-fn chat_error(e: ChatError) -> Response {
-    let status = match &e {
-        ChatError::NotFound => StatusCode::NOT_FOUND,
-        ChatError::Invalid(_) => StatusCode::BAD_REQUEST,
-        ChatError::Busy => StatusCode::CONFLICT,
-        ChatError::OverBudget(_) => StatusCode::PAYMENT_REQUIRED,
-        ChatError::Db(db) => {
-            tracing::error!(error = %db, "a chat request failed on the database");
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Try again; if it keeps happening, check the server log.");
-        }
-    };
-    error(status, e.to_string())
-}
-
 /// Starts a turn, going on with `session_id` when it is one of the caller's conversations and
 /// starting a new one otherwise (the answer says which).
-async fn start(services: &Services, principal: &Principal, request: &ChatRequest) -> Result<TurnHandle, Response> {
-    if !principal.can_write() {
-        return Err(error(StatusCode::FORBIDDEN, "This API key is read-only, and the chat saves messages. Use a read-write key."));
-    }
+async fn start(services: &Services, principal: &Principal, request: &ChatRequest) -> Result<TurnHandle, ApiError> {
     let chat = &services.chat;
     let known = match request.session_id.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(id) => chat.conversation(&principal.user.id, id).await.ok().map(|c| c.summary.id),
         None => None,
     };
-    chat.send(principal, known.as_deref(), request.base_id.as_deref(), &request.message).await.map_err(chat_error)
+    Ok(chat.send(principal, known.as_deref(), request.base_id.as_deref(), &request.message).await?)
 }
 
 /// `POST /api/chat` with `{message, session_id?, base_id?}`: waits for the turn, then answers
 /// `{response, tools_used, session_id, cost_info}` (plus `status` and any `pending_approvals`).
-pub async fn send(State(services): State<Services>, principal: Option<Extension<Principal>>, Json(request): Json<ChatRequest>) -> Response {
-    let Some(Extension(principal)) = principal else { return signed_out() };
-    let mut handle = match start(&services, &principal, &request).await {
-        Ok(handle) => handle,
-        Err(response) => return response,
-    };
+pub async fn send(State(services): State<Services>, Writer(principal): Writer, Json(request): Json<ChatRequest>) -> Result<Json<Value>, ApiError> {
+    let mut handle = start(&services, &principal, &request).await?;
     if let Err(e) = (&mut handle.finished).await {
         tracing::error!(error = %e, "a chat turn panicked");
     }
-    match services.chat.reply(&principal.user.id, &handle.conversation_id, &handle.message_id).await {
-        Ok(reply) => Json(json!({
+    let reply = services.chat.reply(&principal.user.id, &handle.conversation_id, &handle.message_id).await?;
+    Ok(Json(json!({
             "response": reply.response,
             "tools_used": reply.tools_used,
             "session_id": handle.conversation_id,
@@ -92,21 +65,14 @@ pub async fn send(State(services): State<Services>, principal: Option<Extension<
                 "total_tokens": reply.usage.total(),
                 "cost_usd": reply.cost_usd,
             },
-        }))
-        .into_response(),
-        Err(e) => chat_error(e),
-    }
+    })))
 }
 
 /// `POST /api/chat/stream`: the same request, answered with server-sent events as the turn
 /// runs (`snapshot`, `text`, `changed`, `done`), then a `result` event shaped like
 /// `POST /api/chat`'s answer.
-pub async fn stream(State(services): State<Services>, principal: Option<Extension<Principal>>, Json(request): Json<ChatRequest>) -> Response {
-    let Some(Extension(principal)) = principal else { return signed_out() };
-    let handle = match start(&services, &principal, &request).await {
-        Ok(handle) => handle,
-        Err(response) => return response,
-    };
+pub async fn stream(State(services): State<Services>, Writer(principal): Writer, Json(request): Json<ChatRequest>) -> Result<Response, ApiError> {
+    let handle = start(&services, &principal, &request).await?;
     let subscription = services.chat.subscribe(&principal.user.id, &handle.conversation_id).await.ok().flatten();
     let result = stream::once(async move {
         let TurnHandle { conversation_id, message_id, finished } = handle;
@@ -114,21 +80,18 @@ pub async fn stream(State(services): State<Services>, principal: Option<Extensio
         let reply = services.chat.reply(&principal.user.id, &conversation_id, &message_id).await;
         let data = match reply {
             Ok(reply) => json!({ "type": "result", "session_id": conversation_id, "response": reply.response, "tools_used": reply.tools_used, "status": reply.status, "pending_approvals": reply.pending_approvals, "cost_info": { "total_tokens": reply.usage.total(), "cost_usd": reply.cost_usd } }),
-            Err(e) => json!({ "type": "error", "error": e.to_string() }),
+            Err(e) => json!({ "type": "error", "error": AppError::from(e).to_string() }),
         };
         Ok::<_, Infallible>(Event::default().data(data.to_string()))
     });
-    sse(events(subscription).chain(result)).into_response()
+    Ok(sse(events(subscription).chain(result)).into_response())
 }
 
 /// `GET /api/chat/conversations/{id}/events`: the running turn's events; just `done` when no
 /// turn runs.
-pub async fn events_of(State(services): State<Services>, principal: Option<Extension<Principal>>, Path(id): Path<String>) -> Response {
-    let Some(Extension(principal)) = principal else { return signed_out() };
-    match services.chat.subscribe(&principal.user.id, &id).await {
-        Ok(subscription) => sse(events(subscription)).into_response(),
-        Err(e) => chat_error(e),
-    }
+pub async fn events_of(State(services): State<Services>, Caller(principal): Caller, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    let subscription = services.chat.subscribe(&principal.user.id, &id).await?;
+    Ok(sse(events(subscription)))
 }
 
 fn sse(events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static) -> impl IntoResponse {

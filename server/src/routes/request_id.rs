@@ -1,9 +1,11 @@
 //! `X-Request-Id`: kept when the client sends a sensible one, generated otherwise, echoed in the
 //! response, and carried by every log line of the request.
 
+use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderName, Request};
-use axum::Router;
+use axum::middleware::Next;
+use axum::response::Response;
 use tower::ServiceBuilder;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -31,8 +33,19 @@ pub fn wrap(router: Router) -> Router {
                         DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Millis),
                     ),
             )
-            .layer(PropagateRequestIdLayer::new(HEADER)),
+            .layer(PropagateRequestIdLayer::new(HEADER))
+            .layer(axum::middleware::from_fn(answer_in_scope)),
     )
+}
+
+/// Answers the request with its ID in scope, for an internal error's answer to quote.
+async fn answer_in_scope(request: Request<Body>, next: Next) -> Response {
+    let id = request_id(&request).to_owned();
+    app::error::request_id::scope(id, next.run(request)).await
+}
+
+fn request_id<B>(request: &Request<B>) -> &str {
+    request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("-")
 }
 
 /// Removes an incoming ID that is too long or holds characters other than letters, digits and `-_.:`.
@@ -56,12 +69,7 @@ pub struct RequestSpan;
 
 impl<B> MakeSpan<B> for RequestSpan {
     fn make_span(&mut self, request: &Request<B>) -> Span {
-        let id = request
-            .extensions()
-            .get::<RequestId>()
-            .and_then(|id| id.header_value().to_str().ok())
-            .unwrap_or("-");
-        tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+        tracing::info_span!("request", request_id = %request_id(request), method = %request.method(), path = %request.uri().path())
     }
 }
 

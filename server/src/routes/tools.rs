@@ -2,24 +2,18 @@
 //! `GET /api/tools` and `POST /api/execute-tool`.
 
 use axum::Json;
-use axum::extract::{Extension, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
 use backend::Services;
-use backend::auth::Principal;
 use backend::model::analytics::ToolSource;
-use backend::tools::{ToolContext, ToolError};
+use backend::tools::ToolContext;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-fn signed_out() -> Response {
-    (StatusCode::UNAUTHORIZED, Json(json!({ "error": "Sign in, or send Authorization: Bearer <API key>." }))).into_response()
-}
+use super::edge::{ApiError, Caller};
 
 /// `GET /api/tools`: the tools the caller may use (a read key sees only the read-only ones).
-pub async fn list(State(services): State<Services>, principal: Option<Extension<Principal>>) -> Response {
-    let Some(Extension(principal)) = principal else { return signed_out() };
-    Json(json!({ "tools": services.tools.list(principal.scope()) })).into_response()
+pub async fn list(State(services): State<Services>, Caller(principal): Caller) -> Json<Value> {
+    Json(json!({ "tools": services.tools.list(principal.scope()) }))
 }
 
 #[derive(Deserialize)]
@@ -29,27 +23,11 @@ pub struct Execute {
     arguments: Value,
 }
 
-/// `POST /api/execute-tool` with `{tool_name, arguments}`: `{result, tool}`, or `{error, tool}`.
-pub async fn execute(State(services): State<Services>, principal: Option<Extension<Principal>>, Json(call): Json<Execute>) -> Response {
-    let Some(Extension(principal)) = principal else { return signed_out() };
-    let connection = match services.connections.for_user(&principal.user.id).await {
-        Ok(connection) => connection,
-        Err(e) => {
-            tracing::error!(error = %e, "could not open a user's Airtable connection for a tool");
-            return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": e.to_string(), "tool": call.tool_name }))).into_response();
-        }
-    };
+/// `POST /api/execute-tool` with `{tool_name, arguments}`: `{result, tool}`, or `{error}` with
+/// 404 for an unknown tool, 403 for a write with a read key, 422 for arguments to fix.
+pub async fn execute(State(services): State<Services>, Caller(principal): Caller, Json(call): Json<Execute>) -> Result<Json<Value>, ApiError> {
+    let connection = services.connections.for_user(&principal.user.id).await?;
     let context = ToolContext { client: connection.client, source: ToolSource::Rest, user_id: Some(principal.user.id.to_string()) };
-    match services.tools.call(&context, principal.scope(), &call.tool_name, call.arguments).await {
-        Ok(result) => Json(json!({ "result": result, "tool": call.tool_name })).into_response(),
-        Err(e) => {
-            let status = match &e {
-                ToolError::UnknownTool(_) => StatusCode::NOT_FOUND,
-                ToolError::ReadOnly(_) => StatusCode::FORBIDDEN,
-                e if e.is_caller_error() => StatusCode::UNPROCESSABLE_ENTITY,
-                _ => StatusCode::BAD_GATEWAY,
-            };
-            (status, Json(json!({ "error": e.to_string(), "tool": call.tool_name }))).into_response()
-        }
-    }
+    let result = services.tools.call(&context, principal.scope(), &call.tool_name, call.arguments).await?;
+    Ok(Json(json!({ "result": result, "tool": call.tool_name })))
 }

@@ -302,6 +302,8 @@ async fn tokens_and_cost_are_counted_per_message_and_a_reached_budget_stops_the_
     let message = refused.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
     assert!(message.contains("daily chat budget") && message.contains("Settings → Chat"), "{message}");
     assert_eq!(fake.requests().len(), 1, "no model call once the budget is reached");
+    let from_the_page = ada.call("/api/chat/send", json!({ "message": "Hello from the page", "base_id": ada.base })).await;
+    assert_eq!(from_the_page.status(), StatusCode::PAYMENT_REQUIRED, "the page's server function refuses with the same status");
 
     // Deleting the conversation doesn't give the money back.
     let deleted = ada.call("/api/chat/delete", json!({ "conversation_id": reply["session_id"] })).await;
