@@ -6,6 +6,8 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod auth;
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod csp;
 pub mod error;
 pub mod pages;
 
@@ -27,6 +29,8 @@ use crate::pages::status::StatusPage;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    csp::send_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

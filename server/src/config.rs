@@ -11,6 +11,8 @@ use backend::llm::{HttpPolicy, LlmEndpoint};
 use backend::model::llm::LlmProvider;
 use backend::sandbox::SandboxSettings;
 use backend::secrets::{self, SecretError};
+
+use crate::metrics::MetricsAccess;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::Deserialize;
 use tracing_subscriber::EnvFilter;
@@ -112,6 +114,10 @@ pub struct Settings {
     /// Days raw analytics events are kept; the hourly rollups the dashboard reads are kept for good [default: 90]
     #[arg(long, env = "PYAIRTABLE_ANALYTICS_RETENTION_DAYS", value_name = "DAYS", global = true)]
     pub analytics_retention_days: Option<String>,
+
+    /// Bearer token that /metrics requires (16+ characters); without one, /metrics answers only when the server listens on loopback
+    #[arg(long, env = "PYAIRTABLE_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true, global = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl Settings {
@@ -140,6 +146,7 @@ impl Settings {
             llm_timeout_seconds: self.llm_timeout_seconds.or(lower.llm_timeout_seconds),
             chat_max_steps: self.chat_max_steps.or(lower.chat_max_steps),
             analytics_retention_days: self.analytics_retention_days.or(lower.analytics_retention_days),
+            metrics_token: self.metrics_token.or(lower.metrics_token),
         }
     }
 
@@ -184,6 +191,8 @@ pub struct Config {
     pub chat: ChatSettings,
     /// Days raw analytics events are kept (`PYAIRTABLE_ANALYTICS_RETENTION_DAYS`, at least 1).
     pub analytics_retention_days: u32,
+    /// Who may read `/metrics` (`PYAIRTABLE_METRICS_TOKEN`, and whether `bind` is loopback).
+    pub metrics_access: MetricsAccess,
     jwt_secret: Option<SecretString>,
     encryption_key: Option<SecretBox<[u8; 32]>>,
 }
@@ -351,8 +360,23 @@ impl Config {
         let analytics_retention_days =
             count(s.analytics_retention_days, "PYAIRTABLE_ANALYTICS_RETENTION_DAYS", 1, 90)? as u32;
 
+        let metrics_access = match s.metrics_token.map(|t| t.trim().to_owned()) {
+            Some(token) if token.len() < 16 => {
+                return Err(ConfigError::Invalid {
+                    setting: "PYAIRTABLE_METRICS_TOKEN",
+                    value: "(hidden)".into(),
+                    problem: "shorter than 16 characters",
+                    fix: "use a long random value such as the output of `openssl rand -base64 24`, and send it as Authorization: Bearer <token> from the scraper",
+                });
+            }
+            Some(token) => MetricsAccess::Token(SecretString::from(token)),
+            None if bind.ip().is_loopback() => MetricsAccess::Open,
+            None => MetricsAccess::Closed,
+        };
+
         Ok(Config {
             analytics_retention_days,
+            metrics_access,
             airtable_api_url,
             sandbox,
             llm_default,
@@ -470,6 +494,19 @@ mod tests {
 
     fn settings() -> Settings {
         Settings::default()
+    }
+
+    #[test]
+    fn metrics_are_open_on_loopback_and_closed_beyond_it_without_a_token() {
+        let loopback = Config::from_settings(settings()).unwrap();
+        assert!(matches!(loopback.metrics_access, MetricsAccess::Open));
+        let public = Config::from_settings(Settings { bind: Some("0.0.0.0:8000".into()), ..settings() }).unwrap();
+        assert!(matches!(public.metrics_access, MetricsAccess::Closed));
+        let token = Some("a-long-enough-token".to_owned());
+        let with_token = Config::from_settings(Settings { bind: Some("0.0.0.0:8000".into()), metrics_token: token, ..settings() }).unwrap();
+        assert!(matches!(with_token.metrics_access, MetricsAccess::Token(_)));
+        let short = Config::from_settings(Settings { metrics_token: Some("short".into()), ..settings() }).err().unwrap().to_string();
+        assert!(short.contains("PYAIRTABLE_METRICS_TOKEN") && !short.contains("short\""), "{short}");
     }
 
     #[test]

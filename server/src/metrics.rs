@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, header};
+use app::error::AppError;
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -15,6 +16,10 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use backend::analytics::Analytics;
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+
+use crate::routes::{ApiError, bearer};
 
 /// The label set of one request series. `route` is the matched pattern, never the raw path,
 /// so that typos and IDs can't create unbounded series.
@@ -178,12 +183,44 @@ pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next)
     response
 }
 
+/// Who may read `/metrics`. Its figures (routes, users' activity, memory) help an attacker
+/// map the server, so beyond loopback they need a token.
+#[derive(Clone)]
+pub enum MetricsAccess {
+    /// The server listens on loopback only, and no token is set.
+    Open,
+    /// `Authorization: Bearer <token>` is required.
+    Token(SecretString),
+    /// The server listens beyond loopback and no token is set: `/metrics` is refused.
+    Closed,
+}
+
+impl MetricsAccess {
+    fn allows(&self, headers: &HeaderMap) -> Result<(), AppError> {
+        match self {
+            Self::Open => Ok(()),
+            Self::Closed => Err(AppError::Forbidden(
+                "Metrics are off because the server listens beyond loopback. Set PYAIRTABLE_METRICS_TOKEN and scrape with Authorization: Bearer <token>.".into(),
+            )),
+            Self::Token(token) => {
+                let sent = bearer(headers).unwrap_or_default();
+                if bool::from(sent.as_bytes().ct_eq(token.expose_secret().as_bytes())) {
+                    Ok(())
+                } else {
+                    Err(AppError::Unauthorized("/metrics needs Authorization: Bearer <the PYAIRTABLE_METRICS_TOKEN value>.".into()))
+                }
+            }
+        }
+    }
+}
+
 /// `GET /metrics`.
-pub async fn serve(State(metrics): State<Metrics>) -> impl IntoResponse {
-    (
+pub async fn serve(State(metrics): State<Metrics>, State(access): State<MetricsAccess>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+    access.allows(&headers)?;
+    Ok((
         [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
         metrics.render(),
-    )
+    ))
 }
 
 /// Methods the server answers keep their name; invented ones share one label.

@@ -21,15 +21,20 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::normalize_path::NormalizePath;
 use url::Url;
 
-use crate::metrics::{self, Metrics};
+use crate::metrics::{self, Metrics, MetricsAccess};
 
 mod analytics;
 mod chat;
+mod edge;
 mod identity;
 mod mcp;
 mod request_id;
 mod sandbox;
+mod security_headers;
 mod tools;
+
+pub use edge::{ApiError, Caller, Writer};
+pub(crate) use identity::bearer;
 
 /// The largest request body a page or server function takes: far above any form or record
 /// write, far below what would strain memory.
@@ -41,6 +46,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub services: Services,
     pub metrics: Metrics,
+    pub metrics_access: MetricsAccess,
     /// Whether the public URL is https, so session cookies must be `Secure`.
     pub secure_cookies: bool,
     pub public_url: Url,
@@ -76,6 +82,12 @@ impl FromRef<AppState> for Metrics {
     }
 }
 
+impl FromRef<AppState> for MetricsAccess {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics_access.clone()
+    }
+}
+
 /// Builds the whole router over `state`.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
@@ -89,7 +101,6 @@ pub fn router(state: AppState) -> Router {
     };
     let router = Router::new()
         .route("/api/health", get(health))
-        .route("/metrics", get(metrics::serve))
         .route("/api/tools", get(tools::list))
         .route("/api/execute-tool", post(tools::execute))
         .route("/api/analytics/events", post(analytics::record))
@@ -106,6 +117,8 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.public_url.clone(), identity::same_origin_for_cookies))
         // MCP answers to bearer credentials only, never to the session cookie.
         .merge(mcp::router(&state))
+        // Scrapers send the metrics token, which is no account's credential.
+        .route("/metrics", get(metrics::serve))
         // The sandbox answers to sandbox tokens, not to our sessions or API keys. Airtable's
         // JavaScript client writes to `…/{table}/`, with a trailing slash.
         .nest_service(
@@ -113,6 +126,7 @@ pub fn router(state: AppState) -> Router {
             NormalizePath::trim_trailing_slash(sandbox::router().with_state(state.services.sandbox.clone())),
         )
         .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
+        .layer(middleware::from_fn_with_state(state.secure_cookies, security_headers::add))
         .with_state(state);
     request_id::wrap(router)
 }

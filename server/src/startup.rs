@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tower_sessions::ExpiredDeletion;
 
 use crate::config::Config;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, MetricsAccess};
 use crate::routes::{self, AppState};
 
 /// A server that is bound to its port and ready to run.
@@ -60,6 +60,9 @@ impl Application {
                 chat: config.chat.clone(),
             },
         );
+        if matches!(config.metrics_access, MetricsAccess::Closed) {
+            tracing::warn!(bind = %config.bind, "/metrics is refused because the server listens beyond loopback; set PYAIRTABLE_METRICS_TOKEN to scrape it");
+        }
         spawn_session_cleanup(services.auth.sessions.clone());
         spawn_analytics_retention(services.analytics.clone(), config.analytics_retention_days);
 
@@ -67,6 +70,7 @@ impl Application {
             leptos_options: leptos_options(config, local_addr),
             services: services.clone(),
             metrics: Metrics::with_analytics(services.analytics.clone()),
+            metrics_access: config.metrics_access.clone(),
             secure_cookies: config.is_https(),
             public_url: config.public_url.clone(),
         };

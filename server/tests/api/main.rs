@@ -12,6 +12,7 @@ mod auth;
 mod binary;
 mod chat;
 mod connections;
+mod edge;
 mod health;
 mod llm_gemini;
 mod llm_openai;
