@@ -2,6 +2,8 @@
 //! (`/mcp`, one request at a time, the caller found by the router's bearer check) and stdio
 //! (`pyairtable mcp`, the caller fixed at start from an API key).
 
+pub mod sessions;
+
 use std::sync::Arc;
 
 use rmcp::model::{
