@@ -13,6 +13,7 @@ mod binary;
 mod chat;
 mod connections;
 mod health;
+mod isolation;
 mod llm_gemini;
 mod llm_openai;
 mod llm_settings;

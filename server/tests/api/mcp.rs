@@ -13,7 +13,7 @@ use crate::helpers::{TestApp, spawn_app};
 
 const PASSWORD: &str = "correct horse battery";
 
-async fn http_client(app: &TestApp, key: &str) -> RunningService<RoleClient, ()> {
+pub(crate) async fn http_client(app: &TestApp, key: &str) -> RunningService<RoleClient, ()> {
     let config = StreamableHttpClientTransportConfig::with_uri(app.url("/mcp")).auth_header(key.to_owned());
     let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
     ().serve(transport).await.expect("the MCP client initializes")
@@ -23,11 +23,11 @@ fn arguments(value: Value) -> serde_json::Map<String, Value> {
     value.as_object().unwrap().clone()
 }
 
-async fn call(client: &RunningService<RoleClient, ()>, name: &str, args: Value) -> CallToolResult {
+pub(crate) async fn call(client: &RunningService<RoleClient, ()>, name: &str, args: Value) -> CallToolResult {
     client.call_tool(CallToolRequestParams::new(name.to_owned()).with_arguments(arguments(args))).await.unwrap()
 }
 
-fn text(result: &CallToolResult) -> String {
+pub(crate) fn text(result: &CallToolResult) -> String {
     result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect()
 }
 
