@@ -1194,7 +1194,7 @@ fn registered_endpoints() -> BTreeSet<String> {
 }
 
 #[test]
-fn the_sweep_knows_every_server_function_and_route() {
+fn the_server_function_registry_is_filled_in_the_test_binary() {
     let server_fns: Vec<String> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path.to_owned())
         .collect();
