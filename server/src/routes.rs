@@ -3,9 +3,9 @@
 
 use axum::Router;
 use axum::extract::{FromRef, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum::{Json, middleware};
 use backend::Services;
 use backend::model::health::HealthStatus;
@@ -99,14 +99,9 @@ pub fn router(state: AppState) -> Router {
         let options = state.leptos_options.clone();
         move || app::shell(options.clone())
     };
-    let router = Router::new()
-        .route("/api/health", get(health))
-        .route("/api/tools", get(tools::list))
-        .route("/api/execute-tool", post(tools::execute))
-        .route("/api/analytics/events", post(analytics::record))
-        .route("/api/chat", post(chat::send))
-        .route("/api/chat/stream", post(chat::stream))
-        .route("/api/chat/conversations/{id}/events", get(chat::events_of))
+    let router = api_routes()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, handler)| router.route(path, handler))
         .leptos_routes_with_context(&state, routes, context.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, app::shell))
         // Server functions read the raw body stream, which axum's default extractor limit
@@ -129,6 +124,55 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.secure_cookies, security_headers::add))
         .with_state(state);
     request_id::wrap(router)
+}
+
+/// The routes `router` mounts one by one, besides pages and server functions.
+fn api_routes() -> [(Method, &'static str, MethodRouter<AppState>); 7] {
+    [
+        (Method::GET, "/api/health", get(health)),
+        (Method::GET, "/api/tools", get(tools::list)),
+        (Method::POST, "/api/execute-tool", post(tools::execute)),
+        (Method::POST, "/api/analytics/events", post(analytics::record)),
+        (Method::POST, "/api/chat", post(chat::send)),
+        (Method::POST, "/api/chat/stream", post(chat::stream)),
+        (Method::GET, "/api/chat/conversations/{id}/events", get(chat::events_of)),
+    ]
+}
+
+/// What `router` mounts outside the identity layer, since none of it takes our accounts'
+/// credentials: `/metrics` (its own token), rmcp's Streamable HTTP endpoint and the sandbox's
+/// Airtable-shaped API (kept in step with `sandbox::router` by the tests, which request each).
+const OUTSIDE_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/metrics"),
+    ("POST", "/mcp"),
+    ("GET", "/mcp"),
+    ("DELETE", "/mcp"),
+    ("GET", "/sandbox/v0/meta/bases"),
+    ("POST", "/sandbox/v0/meta/bases"),
+    ("GET", "/sandbox/v0/meta/bases/{base}/tables"),
+    ("POST", "/sandbox/v0/meta/bases/{base}/tables"),
+    ("PATCH", "/sandbox/v0/meta/bases/{base}/tables/{table}"),
+    ("POST", "/sandbox/v0/meta/bases/{base}/tables/{table}/fields"),
+    ("PATCH", "/sandbox/v0/meta/bases/{base}/tables/{table}/fields/{field}"),
+    ("GET", "/sandbox/v0/{base}/{table}"),
+    ("POST", "/sandbox/v0/{base}/{table}"),
+    ("PATCH", "/sandbox/v0/{base}/{table}"),
+    ("PUT", "/sandbox/v0/{base}/{table}"),
+    ("DELETE", "/sandbox/v0/{base}/{table}"),
+    ("POST", "/sandbox/v0/{base}/{table}/listRecords"),
+    ("GET", "/sandbox/v0/{base}/{table}/{record}"),
+    ("PATCH", "/sandbox/v0/{base}/{table}/{record}"),
+    ("PUT", "/sandbox/v0/{base}/{table}/{record}"),
+    ("DELETE", "/sandbox/v0/{base}/{table}/{record}"),
+];
+
+/// Every route that is neither a page, a server function nor a static file, as (method,
+/// path pattern): the ones `router` mounts from `api_routes`, then the others'. The
+/// isolation tests sweep this list, so a new route can't be left out of them.
+pub fn plain_routes() -> Vec<(Method, &'static str)> {
+    let mounted = api_routes().into_iter().map(|(method, path, _)| (method, path));
+    let nested = OUTSIDE_ROUTES.iter().filter_map(|&(method, path)| Some((Method::from_bytes(method.as_bytes()).ok()?, path)));
+    mounted.chain(nested).collect()
 }
 
 /// Browser sessions: HttpOnly, SameSite=Lax, Secure behind https, ending after a week unused.

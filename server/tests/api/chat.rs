@@ -86,9 +86,9 @@ fn last_message(conversation: &Value) -> &Value {
 }
 
 /// An app whose default LLM is the fake, with `change` applied to its settings.
-async fn app_with_model(fake: &FakeOpenAi, change: impl FnOnce(&mut server::config::Settings)) -> TestApp {
+async fn app_with_model(dialect: Dialect, fake: &FakeOpenAi, change: impl FnOnce(&mut server::config::Settings)) -> TestApp {
     let base_url = fake.base_url.clone();
-    spawn_app_with(Dialect::Sqlite, move |s| {
+    spawn_app_with(dialect, move |s| {
         s.llm_provider = Some("openai_compatible".into());
         s.llm_base_url = Some(base_url);
         s.llm_api_key = Some("sk-test-key".into());
@@ -147,10 +147,9 @@ async fn app_user_isolation(ada: &Chatter, session: &str) {
 
 on_both_databases!(the_offline_assistant_lists_tables_and_adds_a_record_once_allowed);
 
-#[tokio::test]
-async fn a_write_waits_for_approval_then_its_result_goes_back_to_the_model() {
+async fn a_write_waits_for_approval_then_its_result_goes_back_to_the_model(dialect: Dialect) {
     let fake = FakeOpenAi::start(vec![]).await;
-    let ada = Chatter::new(app_with_model(&fake, |_| {}).await).await;
+    let ada = Chatter::new(app_with_model(dialect, &fake, |_| {}).await).await;
     fake.push(FakeReply::call("create_records", json!({ "base_id": ada.base, "table": "Tasks", "records": [{ "Name": "Written by the model" }] })));
     fake.push(FakeReply::text("I created the task."));
 
@@ -174,10 +173,9 @@ async fn a_write_waits_for_approval_then_its_result_goes_back_to_the_model() {
     assert!(tool_message["content"].as_str().unwrap().contains("rec"), "the created record's ID reaches the model: {tool_message}");
 }
 
-#[tokio::test]
-async fn a_denied_write_is_not_made_and_the_model_is_told() {
+async fn a_denied_write_is_not_made_and_the_model_is_told(dialect: Dialect) {
     let fake = FakeOpenAi::start(vec![]).await;
-    let ada = Chatter::new(app_with_model(&fake, |_| {}).await).await;
+    let ada = Chatter::new(app_with_model(dialect, &fake, |_| {}).await).await;
     fake.push(FakeReply::call("delete_records", json!({ "base_id": ada.base, "table": "Tasks", "record_ids": ["recAAAAAAAAAAAAAA"] })));
     fake.push(FakeReply::text("Understood, I deleted nothing."));
 
@@ -192,10 +190,9 @@ async fn a_denied_write_is_not_made_and_the_model_is_told() {
     assert_eq!(last_message(&after)["text"], "Understood, I deleted nothing.");
 }
 
-#[tokio::test]
-async fn allowing_for_the_conversation_lets_later_calls_of_that_tool_run_without_asking() {
+async fn allowing_for_the_conversation_lets_later_calls_of_that_tool_run_without_asking(dialect: Dialect) {
     let fake = FakeOpenAi::start(vec![]).await;
-    let ada = Chatter::new(app_with_model(&fake, |_| {}).await).await;
+    let ada = Chatter::new(app_with_model(dialect, &fake, |_| {}).await).await;
     let create = |name: &str| FakeReply::call("create_records", json!({ "base_id": ada.base, "table": "Tasks", "records": [{ "Name": name }] }));
     fake.push(create("First"));
     fake.push(FakeReply::text("Made the first."));
@@ -211,10 +208,9 @@ async fn allowing_for_the_conversation_lets_later_calls_of_that_tool_run_without
     assert!(names.contains(&"First".to_owned()) && names.contains(&"Second".to_owned()));
 }
 
-#[tokio::test]
-async fn the_read_only_policy_offers_no_writing_tools_and_refuses_a_write() {
+async fn the_read_only_policy_offers_no_writing_tools_and_refuses_a_write(dialect: Dialect) {
     let fake = FakeOpenAi::start(vec![]).await;
-    let ada = Chatter::new(app_with_model(&fake, |_| {}).await).await;
+    let ada = Chatter::new(app_with_model(dialect, &fake, |_| {}).await).await;
     let saved = ada.save_preferences(&[("approval_policy", "read_only"), ("daily_budget_usd", ""), ("monthly_budget_usd", "")]).await;
     assert_eq!(saved.status(), StatusCode::OK, "{}", saved.text().await.unwrap());
     fake.push(FakeReply::call("create_records", json!({ "base_id": ada.base, "table": "Tasks", "records": [{ "Name": "Sneaky" }] })));
@@ -227,10 +223,9 @@ async fn the_read_only_policy_offers_no_writing_tools_and_refuses_a_write() {
     assert!(!ada.task_names().await.contains(&"Sneaky".to_owned()));
 }
 
-#[tokio::test]
-async fn a_model_that_keeps_calling_tools_stops_at_the_step_limit() {
+async fn a_model_that_keeps_calling_tools_stops_at_the_step_limit(dialect: Dialect) {
     let fake = FakeOpenAi::answering(|_| FakeReply::call("list_bases", json!({}))).await;
-    let ada = Chatter::new(app_with_model(&fake, |s| s.chat_max_steps = Some("3".into())).await).await;
+    let ada = Chatter::new(app_with_model(dialect, &fake, |s| s.chat_max_steps = Some("3".into())).await).await;
     let reply = ada.chat("Loop forever", None).await;
     assert_eq!(reply["status"], "step_limit");
     assert_eq!(fake.requests().len(), 3);
@@ -238,10 +233,9 @@ async fn a_model_that_keeps_calling_tools_stops_at_the_step_limit() {
     assert!(reply["response"].as_str().unwrap().contains("3 steps"));
 }
 
-#[tokio::test]
-async fn parallel_calls_all_run_and_all_results_go_back_together() {
+async fn parallel_calls_all_run_and_all_results_go_back_together(dialect: Dialect) {
     let fake = FakeOpenAi::start(vec![]).await;
-    let ada = Chatter::new(app_with_model(&fake, |_| {}).await).await;
+    let ada = Chatter::new(app_with_model(dialect, &fake, |_| {}).await).await;
     fake.push(FakeReply::call("list_tables", json!({ "base_id": ada.base })).and_call("describe_table", json!({ "base_id": ada.base, "table": "Tasks", "detail": "names" })));
     fake.push(FakeReply::text("Four tables; Tasks has a Name."));
     let reply = ada.chat("What's in my base?", None).await;
@@ -251,10 +245,9 @@ async fn parallel_calls_all_run_and_all_results_go_back_together() {
     assert!(tool_messages[0]["content"].as_str().unwrap().contains("Milestones"));
 }
 
-#[tokio::test]
-async fn history_and_the_selected_base_reach_the_model_on_the_second_turn() {
+async fn history_and_the_selected_base_reach_the_model_on_the_second_turn(dialect: Dialect) {
     let fake = FakeOpenAi::start(vec![FakeReply::text("Nice to meet you, Ada."), FakeReply::text("You are Ada.")]).await;
-    let ada = Chatter::new(app_with_model(&fake, |_| {}).await).await;
+    let ada = Chatter::new(app_with_model(dialect, &fake, |_| {}).await).await;
     let first = ada.chat("My name is Ada.", None).await;
     ada.chat("What is my name?", first["session_id"].as_str()).await;
 
@@ -275,11 +268,10 @@ async fn history_and_the_selected_base_reach_the_model_on_the_second_turn() {
     assert!(system.contains(&ada.base) && system.contains("Product launch (demo)") && system.contains("Tasks ("), "{system}");
 }
 
-#[tokio::test]
-async fn tokens_and_cost_are_counted_per_message_and_a_reached_budget_stops_the_next_turn() {
+async fn tokens_and_cost_are_counted_per_message_and_a_reached_budget_stops_the_next_turn(dialect: Dialect) {
     let usage = FakeUsage { prompt_tokens: 100_000, completion_tokens: 20_000, cached_tokens: 40_000, reasoning_tokens: 5_000 };
     let fake = FakeOpenAi::answering(move |_| FakeReply::text("Counted.").usage(usage)).await;
-    let ada = Chatter::new(app_with_model(&fake, |_| {}).await).await;
+    let ada = Chatter::new(app_with_model(dialect, &fake, |_| {}).await).await;
     let reply = ada.chat("Hello", None).await;
     // gpt-4o-mini: 60k fresh × 0.15 + 40k cached × 0.075 + 20k output × 0.60, per million.
     let expected = (60_000.0 * 0.15 + 40_000.0 * 0.075 + 20_000.0 * 0.60) / 1_000_000.0;
@@ -311,20 +303,18 @@ async fn tokens_and_cost_are_counted_per_message_and_a_reached_budget_stops_the_
     assert_eq!(ada.post_chat("Hello once more", None).await.status(), StatusCode::PAYMENT_REQUIRED);
 }
 
-#[tokio::test]
-async fn a_rejected_key_fails_the_turn_with_a_message_naming_the_provider_and_the_fix() {
+async fn a_rejected_key_fails_the_turn_with_a_message_naming_the_provider_and_the_fix(dialect: Dialect) {
     let fake = FakeOpenAi::requiring_key("sk-the-right-key").start(vec![]).await;
-    let ada = Chatter::new(app_with_model(&fake, |_| {}).await).await;
+    let ada = Chatter::new(app_with_model(dialect, &fake, |_| {}).await).await;
     let reply = ada.chat("Hello", None).await;
     assert_eq!(reply["status"], "failed");
     let error = reply["error"].as_str().unwrap();
     assert!(error.contains("OpenAI-compatible endpoint rejected the API key") && error.contains("Settings"), "{error}");
 }
 
-#[tokio::test]
-async fn stopping_a_turn_keeps_the_text_that_arrived_and_marks_it() {
+async fn stopping_a_turn_keeps_the_text_that_arrived_and_marks_it(dialect: Dialect) {
     let fake = FakeOpenAi::start(vec![FakeReply::text("The first words of a long answer").then_hang()]).await;
-    let ada = Chatter::new(app_with_model(&fake, |_| {}).await).await;
+    let ada = Chatter::new(app_with_model(dialect, &fake, |_| {}).await).await;
     let sent = ada.call("/api/chat/send", json!({ "message": "Tell me everything", "base_id": ada.base })).await;
     assert_eq!(sent.status(), StatusCode::OK, "{}", sent.text().await.unwrap());
     let session: String = sent.json().await.unwrap();
@@ -352,3 +342,17 @@ async fn stopping_a_turn_keeps_the_text_that_arrived_and_marks_it() {
     }
     assert!(seen.contains(r#""status":"cancelled""#), "the stream ends with the turn: {seen}");
 }
+
+on_both_databases!(
+    dialect:
+    a_write_waits_for_approval_then_its_result_goes_back_to_the_model,
+    a_denied_write_is_not_made_and_the_model_is_told,
+    allowing_for_the_conversation_lets_later_calls_of_that_tool_run_without_asking,
+    the_read_only_policy_offers_no_writing_tools_and_refuses_a_write,
+    a_model_that_keeps_calling_tools_stops_at_the_step_limit,
+    parallel_calls_all_run_and_all_results_go_back_together,
+    history_and_the_selected_base_reach_the_model_on_the_second_turn,
+    tokens_and_cost_are_counted_per_message_and_a_reached_budget_stops_the_next_turn,
+    a_rejected_key_fails_the_turn_with_a_message_naming_the_provider_and_the_fix,
+    stopping_a_turn_keeps_the_text_that_arrived_and_marks_it,
+);

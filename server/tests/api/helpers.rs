@@ -154,7 +154,21 @@ pub async fn spawn_app_with(dialect: Dialect, change: impl FnOnce(&mut Settings)
 }
 
 /// Runs an async test function once on SQLite and once on PostgreSQL, each with a fresh app.
+/// With `dialect:` first, each test function takes the `Dialect` and starts its own app, for
+/// tests that need settings or local servers of their own first.
 macro_rules! on_both_databases {
+    (dialect: $($test:ident),+ $(,)?) => {$(
+        mod $test {
+            #[tokio::test]
+            async fn on_sqlite() {
+                super::$test(backend::db::Dialect::Sqlite).await;
+            }
+            #[tokio::test]
+            async fn on_postgres() {
+                super::$test(backend::db::Dialect::Postgres).await;
+            }
+        }
+    )+};
     ($($test:ident),+ $(,)?) => {$(
         mod $test {
             #[tokio::test]

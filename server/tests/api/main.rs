@@ -14,6 +14,7 @@ mod chat;
 mod connections;
 mod edge;
 mod health;
+mod isolation;
 mod llm_gemini;
 mod llm_openai;
 mod llm_settings;

@@ -9,11 +9,16 @@ use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioC
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, on_both_databases};
 
 const PASSWORD: &str = "correct horse battery";
 
-async fn http_client(app: &TestApp, key: &str) -> RunningService<RoleClient, ()> {
+on_both_databases!(
+    an_mcp_client_over_http_lists_reads_writes_and_is_held_to_its_scope,
+    pyairtable_mcp_serves_the_same_tools_over_stdio,
+);
+
+pub(crate) async fn http_client(app: &TestApp, key: &str) -> RunningService<RoleClient, ()> {
     let config = StreamableHttpClientTransportConfig::with_uri(app.url("/mcp")).auth_header(key.to_owned());
     let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
     ().serve(transport).await.expect("the MCP client initializes")
@@ -23,11 +28,11 @@ fn arguments(value: Value) -> serde_json::Map<String, Value> {
     value.as_object().unwrap().clone()
 }
 
-async fn call(client: &RunningService<RoleClient, ()>, name: &str, args: Value) -> CallToolResult {
+pub(crate) async fn call(client: &RunningService<RoleClient, ()>, name: &str, args: Value) -> CallToolResult {
     client.call_tool(CallToolRequestParams::new(name.to_owned()).with_arguments(arguments(args))).await.unwrap()
 }
 
-fn text(result: &CallToolResult) -> String {
+pub(crate) fn text(result: &CallToolResult) -> String {
     result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect()
 }
 
@@ -52,9 +57,7 @@ async fn keys(app: &TestApp) -> (String, String) {
     (read, write)
 }
 
-#[tokio::test]
-async fn an_mcp_client_over_http_lists_reads_writes_and_is_held_to_its_scope() {
-    let app = spawn_app(backend::db::Dialect::Sqlite).await;
+async fn an_mcp_client_over_http_lists_reads_writes_and_is_held_to_its_scope(app: TestApp) {
     let (read, write) = keys(&app).await;
 
     let client = http_client(&app, &write).await;
@@ -124,9 +127,7 @@ async fn an_mcp_client_over_http_lists_reads_writes_and_is_held_to_its_scope() {
     assert_eq!(foreign.status(), 403);
 }
 
-#[tokio::test]
-async fn pyairtable_mcp_serves_the_same_tools_over_stdio() {
-    let app = spawn_app(backend::db::Dialect::Sqlite).await;
+async fn pyairtable_mcp_serves_the_same_tools_over_stdio(app: TestApp) {
     let (read, write) = keys(&app).await;
     let data_dir = app.db.dir();
     let database_url = app.db.url.clone();
