@@ -19,6 +19,9 @@ pub enum AppError {
     Conflict(String),
     #[error("Too many attempts. Try again in {retry_after_s} seconds.")]
     TooManyRequests { retry_after_s: u64 },
+    /// The server is saturated for a moment; nothing was done.
+    #[error("The server is busy. Try again in {retry_after_s} seconds.")]
+    Busy { retry_after_s: u64 },
     /// Airtable (or the sandbox) refused or failed; the message says what to do.
     #[error("{0}")]
     Upstream(String),
@@ -39,6 +42,7 @@ impl AppError {
             Self::Conflict(_) => 409,
             Self::TooManyRequests { .. } => 429,
             Self::Upstream(_) => 502,
+            Self::Busy { .. } => 503,
             Self::Internal | Self::Transport(_) => 500,
         }
     }
@@ -48,7 +52,7 @@ impl AppError {
     pub fn with_status(self) -> Self {
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
-            if let Self::TooManyRequests { retry_after_s } = &self {
+            if let Self::TooManyRequests { retry_after_s } | Self::Busy { retry_after_s } = &self {
                 response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(*retry_after_s));
             }
         }
@@ -83,6 +87,7 @@ impl From<backend::auth::AuthError> for AppError {
             E::Disabled => Self::Forbidden(message),
             E::EmailTaken => Self::Conflict(message),
             E::Throttled { retry_after_s } => Self::TooManyRequests { retry_after_s },
+            E::Busy => Self::Busy { retry_after_s: 5 },
             E::NotFound(what) => Self::NotFound(what.to_owned()),
             E::Db(db) => return db.into(),
         };

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use std::time::Duration;
 
+use backend::auth::client_ip::TrustedProxies;
 use backend::chat::ChatSettings;
 use backend::llm::{HttpPolicy, LlmEndpoint};
 use backend::model::llm::LlmProvider;
@@ -112,6 +113,10 @@ pub struct Settings {
     /// Days raw analytics events are kept; the hourly rollups the dashboard reads are kept for good [default: 90]
     #[arg(long, env = "PYAIRTABLE_ANALYTICS_RETENTION_DAYS", value_name = "DAYS", global = true)]
     pub analytics_retention_days: Option<String>,
+
+    /// Reverse proxies whose X-Forwarded-For and Forwarded headers name the client, as comma-separated CIDR blocks or addresses such as 127.0.0.1,10.0.0.0/8 [default: none, the socket peer is the client]
+    #[arg(long, env = "PYAIRTABLE_TRUSTED_PROXIES", value_name = "CIDRS", global = true)]
+    pub trusted_proxies: Option<String>,
 }
 
 impl Settings {
@@ -140,6 +145,7 @@ impl Settings {
             llm_timeout_seconds: self.llm_timeout_seconds.or(lower.llm_timeout_seconds),
             chat_max_steps: self.chat_max_steps.or(lower.chat_max_steps),
             analytics_retention_days: self.analytics_retention_days.or(lower.analytics_retention_days),
+            trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
         }
     }
 
@@ -184,6 +190,10 @@ pub struct Config {
     pub chat: ChatSettings,
     /// Days raw analytics events are kept (`PYAIRTABLE_ANALYTICS_RETENTION_DAYS`, at least 1).
     pub analytics_retention_days: u32,
+    /// Proxies whose forwarding headers are believed (`PYAIRTABLE_TRUSTED_PROXIES`, CIDR blocks
+    /// separated by commas; empty by default, so the socket peer is the client). Login throttling
+    /// and registration limits key on the client address resolved through them.
+    pub trusted_proxies: TrustedProxies,
     jwt_secret: Option<SecretString>,
     encryption_key: Option<SecretBox<[u8; 32]>>,
 }
@@ -351,8 +361,17 @@ impl Config {
         let analytics_retention_days =
             count(s.analytics_retention_days, "PYAIRTABLE_ANALYTICS_RETENTION_DAYS", 1, 90)? as u32;
 
+        let proxies_text = s.trusted_proxies.unwrap_or_default();
+        let trusted_proxies = TrustedProxies::parse(&proxies_text).map_err(|entry| ConfigError::Invalid {
+            setting: "PYAIRTABLE_TRUSTED_PROXIES",
+            value: entry,
+            problem: "which is not an IP address or CIDR block",
+            fix: "list your reverse proxies' addresses separated by commas, such as 127.0.0.1,10.0.0.0/8, or leave it unset",
+        })?;
+
         Ok(Config {
             analytics_retention_days,
+            trusted_proxies,
             airtable_api_url,
             sandbox,
             llm_default,
@@ -521,6 +540,15 @@ mod tests {
         assert_eq!(openai.llm_default.model, "gpt-4o-mini");
         let unknown = Config::from_settings(Settings { llm_provider: Some("claude".into()), ..settings() });
         assert!(matches!(unknown, Err(ConfigError::Invalid { setting: "PYAIRTABLE_LLM_PROVIDER", .. })));
+    }
+
+    #[test]
+    fn trusted_proxies_are_none_by_default_and_must_be_networks() {
+        assert!(Config::from_settings(settings()).unwrap().trusted_proxies.is_empty());
+        let set = Config::from_settings(Settings { trusted_proxies: Some("127.0.0.1, 10.0.0.0/8".into()), ..settings() }).unwrap();
+        assert_eq!(set.trusted_proxies, TrustedProxies::parse("127.0.0.1,10.0.0.0/8").unwrap());
+        let bad = Config::from_settings(Settings { trusted_proxies: Some("10.0.0.0/8, proxy.local".into()), ..settings() });
+        assert!(matches!(bad, Err(ConfigError::Invalid { setting: "PYAIRTABLE_TRUSTED_PROXIES", value, .. }) if value == "proxy.local"));
     }
 
     #[test]
