@@ -50,10 +50,14 @@ pub fn services() -> backend::Services {
     leptos::prelude::expect_context::<backend::Services>()
 }
 
-/// The caller's IP address, for login throttling.
+/// The caller's IP address, for login throttling: the one the server resolved (through trusted
+/// proxies), or else the socket peer.
 pub fn client_ip() -> Option<std::net::IpAddr> {
-    use_context::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()))
+    use_context::<http::request::Parts>().and_then(|parts| {
+        parts.extensions.get::<backend::auth::client_ip::ClientIp>().map(|c| c.0).or_else(|| {
+            parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())
+        })
+    })
 }
 
 /// This browser's session, from the session layer around every route.

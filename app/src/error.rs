@@ -118,6 +118,7 @@ impl From<backend::auth::AuthError> for AppError {
             E::Disabled => Self::Forbidden(message),
             E::EmailTaken => Self::Conflict(message),
             E::Throttled { retry_after_s } => Self::TooManyRequests { retry_after_s },
+            E::Busy => Self::Busy { retry_after_s: 5 },
             E::NotFound(what) => Self::NotFound(what.to_owned()),
             E::Db(db) => return db.into(),
         };

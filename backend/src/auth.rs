@@ -2,6 +2,7 @@
 //! login throttling. Every query here is scoped to the user it serves.
 
 pub mod api_keys;
+pub mod client_ip;
 pub mod passwords;
 pub mod session_store;
 pub mod throttle;
@@ -9,7 +10,11 @@ pub mod tokens;
 pub mod users;
 
 use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
 
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
 use secrecy::SecretString;
 
 use crate::analytics::{Analytics, Event, EventKind, Viewer};
@@ -26,7 +31,31 @@ pub struct Auth {
     pub tokens: tokens::Tokens,
     pub api_keys: api_keys::ApiKeys,
     pub throttle: throttle::LoginThrottle,
+    registrations: Arc<DefaultKeyedRateLimiter<Option<IpAddr>>>,
     analytics: Analytics,
+}
+
+/// Registrations one address may make in a burst, for an office signing up together.
+const REGISTRATION_BURST: u32 = 20;
+/// Registrations one address may make per minute once its burst is used up.
+const REGISTRATIONS_PER_MINUTE: u32 = 5;
+/// Addresses remembered by the registration limiter before idle ones are forgotten.
+const REGISTRATION_KEYS_KEPT: usize = 10_000;
+
+fn registration_quota() -> Quota {
+    let per_minute = NonZeroU32::new(REGISTRATIONS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(REGISTRATION_BURST).unwrap_or(NonZeroU32::MIN);
+    Quota::per_minute(per_minute).allow_burst(burst)
+}
+
+/// The key an address registers under: IPv6 users usually hold a whole /64, so it counts as one.
+fn registration_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64)))
+        }
+        other => other,
+    }
 }
 
 impl Auth {
@@ -38,13 +67,74 @@ impl Auth {
             tokens: tokens::Tokens::new(db.clone(), jwt_secret),
             api_keys: api_keys::ApiKeys::new(db.clone()),
             throttle: throttle::LoginThrottle::new(db),
+            registrations: Arc::new(DefaultKeyedRateLimiter::keyed(registration_quota())),
         }
     }
 
-    /// Checks an email and password, throttled per account and per address.
+    /// Creates an account for a sign-up from `ip`, which may register a few accounts a minute.
     ///
     /// # Errors
-    /// `Throttled` while locked, `BadCredentials` (counted as a failure), or `Disabled`.
+    /// `Throttled` when the address registered too many, `Busy` when hashing is saturated, and
+    /// whatever [`users::Users::create`] refuses.
+    pub async fn register(&self, email: &str, password: &str, ip: Option<IpAddr>) -> Result<User, AuthError> {
+        if self.registrations.len() > REGISTRATION_KEYS_KEPT {
+            self.registrations.retain_recent();
+        }
+        if let Err(not_until) = self.registrations.check_key(&ip.map(registration_key)) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            return Err(AuthError::Throttled { retry_after_s: wait.as_secs().max(1) });
+        }
+        self.users.create(email, password, false).await
+    }
+
+    /// Changes the password of `user` after checking `current`, throttled like a log-in.
+    ///
+    /// # Errors
+    /// `Throttled`, `BadCredentials`, `Busy`, or `WeakPassword` for `new`.
+    pub async fn change_password(
+        &self,
+        user: &User,
+        current: &str,
+        new: &str,
+        keep_session: Option<&str>,
+        ip: Option<IpAddr>,
+    ) -> Result<(), AuthError> {
+        self.throttle.begin(&user.email, ip).await?;
+        let result = self.users.change_password(&user.id, current, new, keep_session).await;
+        // A weak new password means the current one was right.
+        let checked = matches!(result, Ok(()) | Err(AuthError::WeakPassword(_)));
+        self.settle(&user.email, ip, &result, checked).await?;
+        result
+    }
+
+    /// Checks that `password` is the signed-in `user`'s own, throttled like a log-in: for
+    /// confirming a dangerous action such as deleting the account.
+    ///
+    /// # Errors
+    /// `Throttled`, `BadCredentials`, `Disabled` or `Busy`.
+    pub async fn confirm_password(&self, user: &User, password: &str, ip: Option<IpAddr>) -> Result<(), AuthError> {
+        self.throttle.begin(&user.email, ip).await?;
+        let result = self.users.authenticate(&user.email, password).await.map(|_| ());
+        let checked = matches!(result, Ok(()) | Err(AuthError::Disabled));
+        self.settle(&user.email, ip, &result, checked).await?;
+        result
+    }
+
+    /// Settles an attempt counted by the throttle: a right password gives it back and clears
+    /// the pair, a wrong one stays counted, and one never checked is given back.
+    async fn settle<T>(&self, email: &str, ip: Option<IpAddr>, result: &Result<T, AuthError>, right: bool) -> Result<(), AuthError> {
+        match result {
+            _ if right => self.throttle.succeeded(email, ip).await,
+            Err(AuthError::BadCredentials) => Ok(()),
+            _ => self.throttle.refund(email, ip).await,
+        }
+    }
+
+    /// Checks an email and password, throttled per account and address pair, per account, and
+    /// per address.
+    ///
+    /// # Errors
+    /// `Throttled` while locked, `BadCredentials` (counted as a failure), `Disabled`, or `Busy`.
     pub async fn login(&self, email: &str, password: &str, ip: Option<IpAddr>) -> Result<User, AuthError> {
         let started = std::time::Instant::now();
         let result = self.check_login(email, password, ip).await;
@@ -63,18 +153,13 @@ impl Auth {
     }
 
     async fn check_login(&self, email: &str, password: &str, ip: Option<IpAddr>) -> Result<User, AuthError> {
-        self.throttle.check(email, ip).await?;
-        match self.users.authenticate(email, password).await {
-            Ok(user) => {
-                self.throttle.record_success(email).await?;
-                Ok(user)
-            }
-            Err(AuthError::BadCredentials) => {
-                self.throttle.record_failure(email, ip).await?;
-                Err(AuthError::BadCredentials)
-            }
-            Err(other) => Err(other),
-        }
+        // Counted before the hash is checked, so concurrent guesses can't all pass.
+        self.throttle.begin(email, ip).await?;
+        let result = self.users.authenticate(email, password).await;
+        // A disabled account's password was right all the same.
+        let right = matches!(result, Ok(_) | Err(AuthError::Disabled));
+        self.settle(email, ip, &result, right).await?;
+        result
     }
 
     /// Finds who an `Authorization: Bearer` value belongs to: an API key or an access token.
@@ -115,6 +200,9 @@ pub enum AuthError {
     Disabled,
     #[error("Too many failed attempts. Try again in {retry_after_s} seconds.")]
     Throttled { retry_after_s: u64 },
+    /// Every password hashing slot is busy; the request may be repeated shortly.
+    #[error("The server is busy. Try again in a few seconds.")]
+    Busy,
     #[error("The token is invalid or has expired. Sign in again.")]
     InvalidToken,
     #[error("{0} was not found.")]
@@ -123,6 +211,12 @@ pub enum AuthError {
     Invalid(&'static str),
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl From<passwords::HashBusy> for AuthError {
+    fn from(_: passwords::HashBusy) -> Self {
+        Self::Busy
+    }
 }
 
 impl From<sqlx::Error> for AuthError {
@@ -163,5 +257,34 @@ impl Principal {
     /// The scope this request acts with: read for a read-only key, write otherwise.
     pub fn scope(&self) -> Scope {
         if self.can_write() { Scope::Write } else { Scope::Read }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn one_address_registers_a_burst_and_is_then_refused_before_hashing() {
+        let (_dir, db) = crate::db::migrated_test_db().await;
+        let auth = Auth::new(db, &SecretString::from("x".repeat(32)), Analytics::default());
+        let ip: Option<IpAddr> = Some("192.0.2.7".parse().unwrap());
+        // Not an email, so nothing is hashed: only the limiter is exercised.
+        for _ in 0..REGISTRATION_BURST {
+            assert!(matches!(auth.register("not an email", "long enough password", ip).await, Err(AuthError::InvalidEmail)));
+        }
+        let refused = auth.register("ada@example.com", "long enough password", ip).await;
+        assert!(matches!(refused, Err(AuthError::Throttled { .. })), "{refused:?}");
+        let elsewhere = auth.register("not an email", "long enough password", Some("198.51.100.1".parse().unwrap())).await;
+        assert!(matches!(elsewhere, Err(AuthError::InvalidEmail)));
+    }
+
+    #[test]
+    fn an_ipv6_network_registers_as_one_address() {
+        let a = registration_key("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = registration_key("2001:db8:1:2:bbbb::2".parse().unwrap());
+        assert_eq!(a, b);
+        assert_ne!(a, registration_key("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(registration_key("192.0.2.7".parse().unwrap()), "192.0.2.7".parse::<IpAddr>().unwrap());
     }
 }

@@ -188,20 +188,49 @@ impl Db {
 fn prepare_sqlite_url(url: &str) -> Result<String, DbError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let has_mode = query.split('&').any(|kv| kv.starts_with("mode="));
     if path != ":memory:" && !path.is_empty() {
+        let failed = |source| DbError::CreateDir { path: path.to_owned(), source };
         if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| DbError::CreateDir {
-                path: path.to_owned(),
-                source,
-            })?;
+            create_private_dir(parent).map_err(failed)?;
+        }
+        // Created here, before SQLite would create it with the default mode.
+        if !has_mode || query.split('&').any(|kv| kv == "mode=rwc") {
+            create_private_file(Path::new(path)).map_err(failed)?;
         }
     }
-    let has_mode = query.split('&').any(|kv| kv.starts_with("mode="));
     Ok(match (has_mode, query.is_empty()) {
         (true, _) => url.to_owned(),
         (false, true) => format!("{url}?mode=rwc"),
         (false, false) => format!("{url}&mode=rwc"),
     })
+}
+
+/// Creates `dir` and any missing parents readable by this user only (0700); a folder that
+/// already exists is left as it is.
+///
+/// # Errors
+/// When a folder can't be created.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates an empty SQLite file readable by this user only (0600), unless it exists already.
+/// SQLite gives its journal files the same mode.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// A migrated SQLite database in a temporary folder, for unit tests; the folder must outlive it.
@@ -231,6 +260,19 @@ mod tests {
         let url = format!("sqlite://{}/nested/app.db", dir.path().display());
         assert_eq!(prepare_sqlite_url(&url).unwrap(), format!("{url}?mode=rwc"));
         assert!(dir.path().join("nested").is_dir());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_sqlite_file_and_its_folders_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/data/nested/app.db", dir.path().display());
+        prepare_sqlite_url(&url).unwrap();
+        let mode = |p: std::path::PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(dir.path().join("data")), 0o700);
+        assert_eq!(mode(dir.path().join("data/nested")), 0o700);
+        assert_eq!(mode(dir.path().join("data/nested/app.db")), 0o600);
     }
 
     #[test]

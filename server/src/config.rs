@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use std::time::Duration;
 
+use backend::auth::client_ip::TrustedProxies;
 use backend::chat::ChatSettings;
 use backend::llm::{HttpPolicy, LlmEndpoint};
 use backend::model::llm::LlmProvider;
@@ -118,6 +119,10 @@ pub struct Settings {
     /// Bearer token that /metrics requires (16+ characters); without one, /metrics answers only when the server listens on loopback
     #[arg(long, env = "PYAIRTABLE_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true, global = true)]
     pub metrics_token: Option<String>,
+
+    /// Reverse proxies whose X-Forwarded-For and Forwarded headers name the client, as comma-separated CIDR blocks or addresses such as 127.0.0.1,10.0.0.0/8 [default: none, the socket peer is the client]
+    #[arg(long, env = "PYAIRTABLE_TRUSTED_PROXIES", value_name = "CIDRS", global = true)]
+    pub trusted_proxies: Option<String>,
 }
 
 impl Settings {
@@ -147,6 +152,7 @@ impl Settings {
             chat_max_steps: self.chat_max_steps.or(lower.chat_max_steps),
             analytics_retention_days: self.analytics_retention_days.or(lower.analytics_retention_days),
             metrics_token: self.metrics_token.or(lower.metrics_token),
+            trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
         }
     }
 
@@ -193,6 +199,10 @@ pub struct Config {
     pub analytics_retention_days: u32,
     /// Who may read `/metrics` (`PYAIRTABLE_METRICS_TOKEN`, and whether `bind` is loopback).
     pub metrics_access: MetricsAccess,
+    /// Proxies whose forwarding headers are believed (`PYAIRTABLE_TRUSTED_PROXIES`, CIDR blocks
+    /// separated by commas; empty by default, so the socket peer is the client). Login throttling
+    /// and registration limits key on the client address resolved through them.
+    pub trusted_proxies: TrustedProxies,
     jwt_secret: Option<SecretString>,
     encryption_key: Option<SecretBox<[u8; 32]>>,
 }
@@ -374,9 +384,18 @@ impl Config {
             None => MetricsAccess::Closed,
         };
 
+        let proxies_text = s.trusted_proxies.unwrap_or_default();
+        let trusted_proxies = TrustedProxies::parse(&proxies_text).map_err(|entry| ConfigError::Invalid {
+            setting: "PYAIRTABLE_TRUSTED_PROXIES",
+            value: entry,
+            problem: "which is not an IP address or CIDR block",
+            fix: "list your reverse proxies' addresses separated by commas, such as 127.0.0.1,10.0.0.0/8, or leave it unset",
+        })?;
+
         Ok(Config {
             analytics_retention_days,
             metrics_access,
+            trusted_proxies,
             airtable_api_url,
             sandbox,
             llm_default,
@@ -558,6 +577,15 @@ mod tests {
         assert_eq!(openai.llm_default.model, "gpt-4o-mini");
         let unknown = Config::from_settings(Settings { llm_provider: Some("claude".into()), ..settings() });
         assert!(matches!(unknown, Err(ConfigError::Invalid { setting: "PYAIRTABLE_LLM_PROVIDER", .. })));
+    }
+
+    #[test]
+    fn trusted_proxies_are_none_by_default_and_must_be_networks() {
+        assert!(Config::from_settings(settings()).unwrap().trusted_proxies.is_empty());
+        let set = Config::from_settings(Settings { trusted_proxies: Some("127.0.0.1, 10.0.0.0/8".into()), ..settings() }).unwrap();
+        assert_eq!(set.trusted_proxies, TrustedProxies::parse("127.0.0.1,10.0.0.0/8").unwrap());
+        let bad = Config::from_settings(Settings { trusted_proxies: Some("10.0.0.0/8, proxy.local".into()), ..settings() });
+        assert!(matches!(bad, Err(ConfigError::Invalid { setting: "PYAIRTABLE_TRUSTED_PROXIES", value, .. }) if value == "proxy.local"));
     }
 
     #[test]

@@ -12,7 +12,10 @@ use backend::model::health::HealthStatus;
 use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 
+use std::sync::Arc;
+
 use backend::auth::Auth;
+use backend::auth::client_ip::TrustedProxies;
 use backend::auth::session_store::DbSessionStore;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::cookie::time::Duration;
@@ -50,6 +53,8 @@ pub struct AppState {
     /// Whether the public URL is https, so session cookies must be `Secure`.
     pub secure_cookies: bool,
     pub public_url: Url,
+    /// Proxies whose forwarding headers name the client (`PYAIRTABLE_TRUSTED_PROXIES`).
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -110,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), identity::identify))
         .layer(session_layer(&state))
         .layer(middleware::from_fn_with_state(state.public_url.clone(), identity::same_origin_for_cookies))
+        .layer(middleware::from_fn_with_state(state.trusted_proxies.clone(), identity::resolve_client_ip))
         // MCP answers to bearer credentials only, never to the session cookie.
         .merge(mcp::router(&state))
         // Scrapers send the metrics token, which is no account's credential.
@@ -175,6 +181,11 @@ pub fn plain_routes() -> Vec<(Method, &'static str)> {
     mounted.chain(nested).collect()
 }
 
+/// How long a browser session lasts without a request: each request starts the week again.
+fn session_expiry() -> Expiry {
+    Expiry::OnInactivity(Duration::days(7))
+}
+
 /// Browser sessions: HttpOnly, SameSite=Lax, Secure behind https, ending after a week unused.
 fn session_layer(state: &AppState) -> SessionManagerLayer<DbSessionStore> {
     SessionManagerLayer::new(state.services.auth.sessions.clone())
@@ -182,7 +193,7 @@ fn session_layer(state: &AppState) -> SessionManagerLayer<DbSessionStore> {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(Duration::days(7)))
+        .with_expiry(session_expiry())
 }
 
 /// `GET /api/health`: every check, with 503 when the service can't do its job.
@@ -193,4 +204,14 @@ async fn health(State(services): State<Services>) -> impl IntoResponse {
         HealthStatus::Healthy | HealthStatus::Degraded => StatusCode::OK,
     };
     (code, Json(report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_ends_after_a_week_without_use_not_a_week_after_sign_in() {
+        assert!(matches!(session_expiry(), Expiry::OnInactivity(week) if week == Duration::days(7)));
+    }
 }

@@ -33,6 +33,9 @@ impl Application {
     /// # Errors
     /// When the database can't be opened or migrated, or the address can't be bound.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        // Only this server's user may read the database and the secrets in a new data folder.
+        backend::db::create_private_dir(&config.data_dir)
+            .with_context(|| format!("could not create the data folder {}", config.data_dir.display()))?;
         // Generated on first run, then read back on every later start.
         let secrets = config.secrets()?;
         let db = open_database(config).await?;
@@ -73,6 +76,7 @@ impl Application {
             metrics_access: config.metrics_access.clone(),
             secure_cookies: config.is_https(),
             public_url: config.public_url.clone(),
+            trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
         };
         Ok(Self { listener, router: routes::router(state), services })
     }

@@ -22,7 +22,7 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
 #[server(prefix = "/api", endpoint = "session/register")]
 pub async fn register(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     let services = crate::auth::services();
-    let user = services.auth.users.create(&email, &password, false).await?;
+    let user = services.auth.register(&email, &password, crate::auth::client_ip()).await?;
     ssr::start_session(&user).await?;
     leptos_axum::redirect(&safe_next(next.as_deref()));
     Ok(())
@@ -76,11 +76,48 @@ impl SessionChanges {
 }
 
 /// Only local paths are followed after signing in, so a crafted link can't send people elsewhere.
+/// Anything else, or anything in doubt, goes to `/`.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
-        _ => "/".to_owned(),
+    next.filter(|path| is_local_path(path)).map_or_else(|| "/".to_owned(), str::to_owned)
+}
+
+/// Whether `path` can only mean a page of this site, however a browser reads it: printable
+/// ASCII with no whitespace or control characters (browsers drop tabs and newlines, so
+/// `/\t/evil.example` becomes `//evil.example`), no backslash (read as `/`), no scheme, and
+/// starting with a single `/`. Percent-decoded, it must still start with a single `/` and hold
+/// no control characters, in case a router decodes it before following it.
+fn is_local_path(path: &str) -> bool {
+    let raw = path.as_bytes();
+    let starts_local = |text: &[u8]| text.first() == Some(&b'/') && !matches!(text.get(1), Some(b'/' | b'\\'));
+    let decoded = percent_decoded(raw);
+    raw.iter().all(|b| b.is_ascii_graphic() && *b != b'\\')
+        && starts_local(raw)
+        && starts_local(&decoded)
+        && !decoded.iter().any(u8::is_ascii_control)
+}
+
+/// `text` with each `%XX` escape decoded once; a malformed escape stays as it is.
+fn percent_decoded(text: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let escape = match (text.get(i), text.get(i + 1).copied().and_then(hex), text.get(i + 2).copied().and_then(hex)) {
+            (Some(b'%'), Some(high), Some(low)) => Some(high * 16 + low),
+            _ => None,
+        };
+        match escape {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(text[i]);
+                i += 1;
+            }
+        }
     }
+    out
 }
 
 #[cfg(feature = "ssr")]
@@ -211,9 +248,42 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_signing_in() {
         assert_eq!(safe_next(Some("/settings?tab=keys")), "/settings?tab=keys");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/bases/appAAAAAAAAAAAAAA?view=a%20b#top")), "/bases/appAAAAAAAAAAAAAA?view=a%20b#top");
+        assert_eq!(safe_next(Some("/")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn every_way_of_naming_another_site_goes_home() {
+        let hostile = [
+            "//evil.example",
+            "///evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/ /evil.example",
+            "\t//evil.example",
+            " /evil",
+            "/evil\u{0}",
+            "/\u{7f}/evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "",
+            "/%2F%2Fevil.example",
+            "/%2fevil.example",
+            "%2F%2Fevil.example",
+            "/%5Cevil.example",
+            "/%09/evil.example",
+            "/%0d%0aSet-Cookie:x=y",
+            "/caf\u{e9}",
+            "/\u{ff0f}evil.example",
+            "/\u{2028}/evil.example",
+        ];
+        for next in hostile {
+            assert_eq!(safe_next(Some(next)), "/", "{next:?}");
+        }
     }
 }

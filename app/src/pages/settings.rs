@@ -28,8 +28,9 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     let principal = crate::auth::require_writer()?;
     let session = crate::auth::session().await?;
     let keep = session.id().map(|id| id.to_string());
-    let users = crate::auth::services().auth.users;
-    Ok(users.change_password(&principal.user.id, &current_password, &new_password, keep.as_deref()).await?)
+    let auth = crate::auth::services().auth;
+    let ip = crate::auth::client_ip();
+    Ok(auth.change_password(&principal.user, &current_password, &new_password, keep.as_deref(), ip).await?)
 }
 
 #[component]

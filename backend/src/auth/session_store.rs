@@ -3,6 +3,9 @@
 //! The official sqlx store still needs sqlx 0.8, so this implements its `SessionStore` over our pool.
 //! The signed-in user's ID is copied out of the session data into `user_id`, so that a user's
 //! sessions can be listed and ended, and deleting the user deletes them.
+//!
+//! A session ID is the cookie's secret, so the table keeps only its SHA-256, as it does for
+//! refresh tokens and API keys: someone who reads the database can't sign in with what it holds.
 
 use std::collections::HashMap;
 
@@ -20,6 +23,8 @@ use crate::db::Db;
 
 /// Session data key holding the signed-in user's ID.
 pub const USER_ID_KEY: &str = "user_id";
+/// Session data key holding when the session was last renewed, in unix milliseconds.
+pub const SEEN_MS_KEY: &str = "seen_ms";
 /// Session data key holding the browser's description of itself, shown in the session list.
 pub const USER_AGENT_KEY: &str = "user_agent";
 
@@ -37,10 +42,19 @@ struct SessionRow {
     expires_ms: i64,
 }
 
+/// The `sessions.id` stored for a session ID as the cookie carries it: its SHA-256 in hex.
+pub fn stored_id(session_id: &str) -> String {
+    hash_secret(session_id)
+}
+
 /// What the session list shows instead of a session ID, which is the cookie's secret: a short
 /// one-way hash that identifies the session without letting anyone take it over.
 pub fn session_handle(session_id: &str) -> String {
-    hash_secret(session_id)[..16].to_owned()
+    handle_of(&stored_id(session_id))
+}
+
+fn handle_of(stored: &str) -> String {
+    stored.chars().take(16).collect()
 }
 
 fn backend(e: sqlx::Error) -> session_store::Error {
@@ -64,7 +78,7 @@ impl DbSessionStore {
             "INSERT INTO sessions (id, user_id, data, expires_ms, created_ms, user_agent) VALUES ($1, $2, $3, $4, $5, $6)"
         };
         sqlx::query(sql)
-            .bind(record.id.to_string())
+            .bind(stored_id(&record.id.to_string()))
             .bind(user_id.map(|id| id.as_str().to_owned()))
             .bind(data)
             .bind(expires_ms)
@@ -86,18 +100,20 @@ impl DbSessionStore {
         .await
     }
 
-    /// The user's sessions that have not expired, newest first; `current` marks the caller's own.
+    /// The user's sessions that have not expired, newest first; `current`, the caller's own
+    /// session ID as the cookie holds it, marks theirs.
     ///
     /// # Errors
     /// `sqlx::Error` when the database fails.
     pub async fn list_for_user(&self, user: &UserId, current: Option<&str>) -> Result<Vec<SessionView>, sqlx::Error> {
+        let current = current.map(stored_id);
         Ok(self
             .rows_for_user(user)
             .await?
             .into_iter()
             .map(|row| SessionView {
-                handle: session_handle(&row.id),
-                current: current == Some(row.id.as_str()),
+                handle: handle_of(&row.id),
+                current: current.as_deref() == Some(row.id.as_str()),
                 user_agent: row.user_agent,
                 created_ms: row.created_ms,
                 expires_ms: row.expires_ms,
@@ -110,7 +126,7 @@ impl DbSessionStore {
     /// # Errors
     /// `sqlx::Error` when the database fails.
     pub async fn end_for_user(&self, user: &UserId, handle: &str) -> Result<bool, sqlx::Error> {
-        let Some(row) = self.rows_for_user(user).await?.into_iter().find(|row| session_handle(&row.id) == handle) else {
+        let Some(row) = self.rows_for_user(user).await?.into_iter().find(|row| handle_of(&row.id) == handle) else {
             return Ok(false);
         };
         let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
@@ -146,7 +162,7 @@ impl SessionStore for DbSessionStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let row: Option<(String, i64)> =
             sqlx::query_as("SELECT data, expires_ms FROM sessions WHERE id = $1 AND expires_ms > $2")
-                .bind(id.to_string())
+                .bind(stored_id(&id.to_string()))
                 .bind(now_ms())
                 .fetch_optional(self.db.pool())
                 .await
@@ -160,7 +176,7 @@ impl SessionStore for DbSessionStore {
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id.to_string())
+            .bind(stored_id(&id.to_string()))
             .execute(self.db.pool())
             .await
             .map_err(backend)?;
@@ -208,5 +224,17 @@ mod tests {
         assert!(store.load(&stale.id).await.unwrap().is_none());
         store.delete_expired().await.unwrap();
         assert!(store.load(&live.id).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn the_table_holds_a_hash_of_the_session_id_not_the_id() {
+        let (_dir, store) = store().await;
+        let mut live = record(OffsetDateTime::now_utc() + tower_sessions::cookie::time::Duration::hours(1));
+        store.create(&mut live).await.unwrap();
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM sessions").fetch_all(store.db.pool()).await.unwrap();
+        assert_eq!(ids, [stored_id(&live.id.to_string())]);
+        assert_ne!(ids[0], live.id.to_string());
+        store.delete(&live.id).await.unwrap();
+        assert!(store.load(&live.id).await.unwrap().is_none());
     }
 }

@@ -141,7 +141,7 @@ impl Users {
     pub async fn create(&self, email: &str, password: &str, admin: bool) -> Result<User, AuthError> {
         let email = normalize_email(email)?;
         passwords::check_rules(password, &email)?;
-        let hash = passwords::hash(password.to_owned()).await;
+        let hash = passwords::hash(password.to_owned()).await?;
         let now = now_ms();
         let display_name = email.split('@').next().unwrap_or_default().to_owned();
         let mut tx = self.db.pool().begin().await?;
@@ -188,10 +188,10 @@ impl Users {
                 .fetch_optional(self.db.pool())
                 .await?;
         let Some((id, stored)) = found else {
-            passwords::verify(password.to_owned(), passwords::dummy_hash().await.to_owned()).await;
+            passwords::verify(password.to_owned(), passwords::dummy_hash().await?.to_owned()).await?;
             return Err(AuthError::BadCredentials);
         };
-        if !passwords::verify(password.to_owned(), stored).await {
+        if !passwords::verify(password.to_owned(), stored).await? {
             return Err(AuthError::BadCredentials);
         }
         let user = self.get(&UserId(id)).await?.ok_or(AuthError::BadCredentials)?;
@@ -253,8 +253,11 @@ impl Users {
     /// Changes a password after checking the current one; ends every other session and every
     /// refresh token of the user, and invalidates older access tokens.
     ///
+    /// Not throttled: callers serving a request go through [`super::Auth::change_password`].
+    ///
     /// # Errors
-    /// `BadCredentials` when `current` is wrong, `WeakPassword` when `new` breaks a rule.
+    /// `BadCredentials` when `current` is wrong, `WeakPassword` when `new` breaks a rule,
+    /// `Busy` when password hashing is saturated.
     pub async fn change_password(
         &self,
         id: &UserId,
@@ -268,11 +271,11 @@ impl Users {
                 .fetch_optional(self.db.pool())
                 .await?;
         let (email, stored) = stored.ok_or(AuthError::NotFound("The user"))?;
-        if !passwords::verify(current.to_owned(), stored).await {
+        if !passwords::verify(current.to_owned(), stored).await? {
             return Err(AuthError::BadCredentials);
         }
         passwords::check_rules(new, &email)?;
-        let hash = passwords::hash(new.to_owned()).await;
+        let hash = passwords::hash(new.to_owned()).await?;
         sqlx::query("UPDATE users SET password_hash = $1, password_changed_ms = $2 WHERE id = $3")
             .bind(hash)
             .bind(now_ms())
@@ -282,11 +285,12 @@ impl Users {
         self.end_sessions(id, keep_session).await
     }
 
-    /// Ends the user's browser sessions (but `keep`) and revokes all their refresh tokens.
+    /// Ends the user's browser sessions (but `keep`, a session ID as the cookie holds it) and
+    /// revokes all their refresh tokens.
     async fn end_sessions(&self, id: &UserId, keep: Option<&str>) -> Result<(), AuthError> {
         sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
             .bind(id.as_str())
-            .bind(keep.unwrap_or(""))
+            .bind(keep.map(super::session_store::stored_id).unwrap_or_default())
             .execute(self.db.pool())
             .await?;
         sqlx::query("UPDATE refresh_tokens SET revoked_ms = $1 WHERE user_id = $2 AND revoked_ms IS NULL")

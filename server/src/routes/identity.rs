@@ -1,16 +1,24 @@
 //! Who is asking: the session cookie or an `Authorization: Bearer` token (an access token or an
 //! API key) becomes a `Principal` in the request's extensions, for handlers and server
-//! functions to read. Also guards cookie-authenticated mutations against cross-site requests.
+//! functions to read. Also guards cookie-authenticated mutations, and the log-in and
+//! registration forms, against cross-site requests, and resolves the client's address.
 
-use axum::Json;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use app::error::AppError;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use backend::auth::session_store::USER_ID_KEY;
+use backend::auth::client_ip::{ClientIp, TrustedProxies};
+use backend::auth::session_store::{SEEN_MS_KEY, USER_ID_KEY};
 use backend::auth::{Auth, AuthMethod, Principal, UserId};
+use backend::clock::now_ms;
 use tower_sessions::Session;
 use url::Url;
+
+use super::edge::ApiError;
 
 /// Resolves the principal of every request. A bad bearer token is refused outright, so a
 /// script learns at once that its token is wrong rather than being treated as signed out.
@@ -28,10 +36,23 @@ pub async fn identify(State(auth): State<Auth>, session: Session, mut request: R
     next.run(request).await
 }
 
+/// A session in use is saved again (renewing its week) at most this often, rather than on
+/// every request.
+const RENEW_SESSION_AFTER_MS: i64 = 60 * 60 * 1000;
+
 async fn from_session(auth: &Auth, session: &Session) -> Option<Principal> {
     let id = session.get::<String>(USER_ID_KEY).await.ok().flatten()?;
     match auth.users.active(&UserId::parse(&id)?).await {
-        Ok(Some(user)) => Some(Principal { user, method: AuthMethod::Session }),
+        Ok(Some(user)) => {
+            // tower-sessions only saves a changed session, so a session that is used but never
+            // changed would end a week after sign-in. Touching it restarts its week of inactivity.
+            let now = now_ms();
+            let seen = session.get::<i64>(SEEN_MS_KEY).await.ok().flatten();
+            if seen.is_none_or(|seen| now - seen > RENEW_SESSION_AFTER_MS) {
+                let _ = session.insert(SEEN_MS_KEY, now).await;
+            }
+            Some(Principal { user, method: AuthMethod::Session })
+        }
         Ok(None) => {
             // Disabled or deleted since this session began: it ends now.
             let _ = session.flush().await;
@@ -51,18 +72,41 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn unauthorized() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#)],
-        Json(serde_json::json!({
-            "error": "The token or API key is invalid, expired or revoked. Sign in again, or create a new API key in Settings."
-        })),
-    )
-        .into_response()
+    ApiError(AppError::Unauthorized(
+        "The token or API key is invalid, expired or revoked. Sign in again, or create a new API key in Settings.".into(),
+    ))
+    .into_response()
 }
 
-/// Refuses a state-changing request that carries cookies but comes from another origin.
-/// Requests with a bearer token are not at risk: a browser never adds one by itself.
+/// Puts the client's address in the request's extensions as a [`ClientIp`]: the socket peer,
+/// or what a trusted proxy says it forwarded for.
+pub async fn resolve_client_ip(State(proxies): State<Arc<TrustedProxies>>, mut request: Request, next: Next) -> Response {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    if let Some(peer) = peer {
+        let client = if proxies.is_empty() {
+            peer
+        } else {
+            // Read leniently: a client's junk in front of the proxy's entry must not hide it.
+            let values = |name| {
+                request.headers().get_all(name).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect::<Vec<_>>()
+            };
+            let (forwarded_for, forwarded) = (values(X_FORWARDED_FOR), values(header::FORWARDED.as_str()));
+            proxies.client_ip(peer, forwarded_for.iter().map(String::as_str), forwarded.iter().map(String::as_str))
+        };
+        request.extensions_mut().insert(ClientIp(client));
+    }
+    next.run(request).await
+}
+
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
+
+/// Refuses a state-changing request that carries cookies but comes from another origin, and a
+/// log-in or registration from another origin even without cookies: otherwise another site could
+/// sign the browser in to an account of its choosing. Requests with a bearer token are not at
+/// risk: a browser never adds one by itself.
+///
+/// A browser always sends `Origin` with a POST (as `null` when it hides it), so a log-in with
+/// neither `Origin` nor `Referer` comes from a script, not from a page, and is let through.
 pub async fn same_origin_for_cookies(
     State(public_url): State<Url>,
     request: Request,
@@ -70,20 +114,26 @@ pub async fn same_origin_for_cookies(
 ) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let headers = request.headers();
-    if safe || bearer(headers).is_some() || !headers.contains_key(header::COOKIE) {
+    if safe || bearer(headers).is_some() {
         return next.run(request).await;
     }
-    if is_same_origin(headers, &public_url) {
+    let claims_a_source = headers.contains_key(header::ORIGIN) || headers.contains_key(header::REFERER);
+    let checked = if starts_a_session(request.uri().path()) {
+        claims_a_source
+    } else {
+        headers.contains_key(header::COOKIE)
+    };
+    if !checked || is_same_origin(headers, &public_url) {
         next.run(request).await
     } else {
-        (
-            StatusCode::FORBIDDEN,
-            Json(serde_json::json!({
-                "error": "This request came from another site and was refused. Reload the page and try again."
-            })),
-        )
+        ApiError(AppError::Forbidden("This request came from another site and was refused. Reload the page and try again.".into()))
             .into_response()
     }
+}
+
+/// The server functions that sign a browser in.
+fn starts_a_session(path: &str) -> bool {
+    matches!(path.trim_end_matches('/'), "/api/session/login" | "/api/session/register")
 }
 
 /// The `Origin` (or, failing that, the `Referer`) must be this server: the host the request
@@ -138,6 +188,20 @@ mod tests {
         assert!(!is_same_origin(&headers(&[("host", "127.0.0.1:8000"), ("origin", "https://evil.example")]), &public));
         assert!(!is_same_origin(&headers(&[("host", "127.0.0.1:8000")]), &public));
         assert!(!is_same_origin(&headers(&[("host", "127.0.0.1:8000"), ("origin", "http://127.0.0.1:8001")]), &public));
+    }
+
+    #[test]
+    fn a_null_origin_is_not_same_origin() {
+        let public = Url::parse("http://127.0.0.1:8000").unwrap();
+        assert!(!is_same_origin(&headers(&[("host", "127.0.0.1:8000"), ("origin", "null")]), &public));
+    }
+
+    #[test]
+    fn only_log_in_and_registration_start_a_session() {
+        assert!(starts_a_session("/api/session/login"));
+        assert!(starts_a_session("/api/session/register/"));
+        assert!(!starts_a_session("/api/session/logout"));
+        assert!(!starts_a_session("/api/auth/token"));
     }
 
     #[test]

@@ -130,4 +130,88 @@ on_both_databases!(
     a_user_lists_their_sessions_and_signs_one_out,
     deleting_an_account_takes_everything_it_owns,
     no_secret_is_stored_in_clear,
+    the_sessions_table_holds_no_cookie_value,
+    a_session_in_use_is_renewed_for_another_week,
+    wrong_current_passwords_are_throttled,
 );
+
+/// Someone who reads the database must not be able to sign in with what it holds.
+async fn the_sessions_table_holds_no_cookie_value(app: TestApp) {
+    app.services.auth.users.create("ada@example.com", PASSWORD, false).await.unwrap();
+    let cookie = app.browser_session("ada@example.com", "test").await;
+    let session_id = cookie.split_once('=').unwrap().1.to_owned();
+    let stored: Vec<(String, String)> = sqlx::query_as("SELECT id, data FROM sessions").fetch_all(app.services.db.pool()).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(!stored[0].0.contains(&session_id) && !stored[0].1.contains(&session_id));
+    assert_eq!(stored[0].0, backend::auth::api_keys::hash_secret(&session_id));
+    // The cookie still signs in, and signing out removes the row.
+    assert_eq!(app.as_browser(&cookie, "/api/sessions/list", &[]).await.status(), StatusCode::OK);
+    app.as_browser(&cookie, "/api/session/logout", &[]).await;
+    let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions").fetch_one(app.services.db.pool()).await.unwrap();
+    assert_eq!(left, 0);
+}
+
+/// A week of inactivity, not a week after sign-in: tower-sessions saves only changed sessions,
+/// so a session used every day still ended seven days after it began.
+async fn a_session_in_use_is_renewed_for_another_week(app: TestApp) {
+    app.services.auth.users.create("ada@example.com", PASSWORD, false).await.unwrap();
+    let cookie = app.browser_session("ada@example.com", "test").await;
+    let pool = app.services.db.pool();
+    // Six days and some hours later: the session was last renewed long ago and ends soon.
+    let (id, data): (String, String) = sqlx::query_as("SELECT id, data FROM sessions").fetch_one(pool).await.unwrap();
+    let mut data: serde_json::Map<String, Value> = serde_json::from_str(&data).unwrap();
+    data.insert(backend::auth::session_store::SEEN_MS_KEY.into(), json!(0));
+    let soon = backend::clock::now_ms() + 60_000;
+    sqlx::query("UPDATE sessions SET data = $1, expires_ms = $2 WHERE id = $3")
+        .bind(Value::Object(data).to_string())
+        .bind(soon)
+        .bind(&id)
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(app.as_browser(&cookie, "/api/sessions/list", &[]).await.status(), StatusCode::OK);
+    let (expires_ms,): (i64,) = sqlx::query_as("SELECT expires_ms FROM sessions WHERE id = $1").bind(&id).fetch_one(pool).await.unwrap();
+    assert!(expires_ms > backend::clock::now_ms() + 6 * 24 * 3600 * 1000, "the session was not renewed");
+}
+
+/// Changing the password and deleting the account check the current password: without a
+/// throttle, a stolen session could guess it at full speed.
+async fn wrong_current_passwords_are_throttled(app: TestApp) {
+    app.services.auth.users.create("ada@example.com", PASSWORD, false).await.unwrap();
+    let access = app.access_token("ada@example.com", PASSWORD).await;
+    let change = |current: &'static str| {
+        let form = [("current_password", current), ("new_password", "a brand new password")];
+        app.client.post(app.url("/api/account/password")).bearer_auth(&access).form(&form).send()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(change("not my password").await.unwrap().status());
+    }
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
+    assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    let locked = change(PASSWORD).await.unwrap();
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.headers().contains_key("retry-after"));
+    let delete = app.client.post(app.url("/api/account/delete")).bearer_auth(&access).form(&[("password", "not my password")]).send().await.unwrap();
+    assert_eq!(delete.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(app.services.auth.users.id_for_email("ada@example.com").await.unwrap().is_some());
+}
+
+/// A fresh data folder and its SQLite file are readable by the server's user only.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_fresh_data_folder_and_database_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = crate::helpers::TestDatabase::new(backend::db::Dialect::Sqlite).await;
+    let data_dir = db.dir().join("fresh").join("data");
+    let mut settings = crate::helpers::test_settings(&db);
+    settings.data_dir = Some(data_dir.clone());
+    settings.database_url = None;
+    let config = server::config::Config::from_settings(settings).unwrap();
+    let app = server::startup::Application::build(&config).await.unwrap();
+    let mode = |path: std::path::PathBuf| std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(data_dir.clone()), 0o700);
+    assert_eq!(mode(data_dir.join("pyairtable.db")), 0o600);
+    assert_eq!(mode(data_dir.join("jwt_secret")), 0o600);
+    drop(app);
+}

@@ -4,7 +4,7 @@ use backend::model::auth::{ApiKeyInfo, NewApiKey, TokenPair};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, on_both_databases};
+use crate::helpers::{TestApp, on_both_databases, spawn_app_with};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -20,7 +20,28 @@ on_both_databases!(
     only_an_admin_lists_and_disables_users,
     an_oversized_body_is_refused_before_any_server_function_reads_it,
     simultaneous_first_registrations_make_exactly_one_admin,
+    a_registration_flood_from_one_address_is_refused_and_the_server_keeps_answering,
+    a_log_in_never_redirects_to_another_site,
+    a_log_in_or_registration_from_another_site_is_refused_without_a_cookie,
+    without_trusted_proxies_x_forwarded_for_is_ignored,
+    concurrent_guesses_are_throttled_before_they_are_checked,
 );
+
+/// A throttle test's app, trusting the loopback address as a reverse proxy.
+async fn behind_a_proxy(dialect: backend::db::Dialect) -> TestApp {
+    spawn_app_with(dialect, |s| s.trusted_proxies = Some("127.0.0.1/32, ::1".into())).await
+}
+
+mod failures_from_one_forwarded_address_do_not_lock_out_another {
+    #[tokio::test]
+    async fn on_sqlite() {
+        super::failures_from_one_forwarded_address_do_not_lock_out_another(super::behind_a_proxy(backend::db::Dialect::Sqlite).await).await;
+    }
+    #[tokio::test]
+    async fn on_postgres() {
+        super::failures_from_one_forwarded_address_do_not_lock_out_another(super::behind_a_proxy(backend::db::Dialect::Postgres).await).await;
+    }
+}
 
 impl TestApp {
     async fn post_json(&self, path: &str, bearer: Option<&str>, body: serde_json::Value) -> reqwest::Response {
@@ -29,6 +50,22 @@ impl TestApp {
             request = request.bearer_auth(token);
         }
         request.send().await.expect("the request is answered")
+    }
+
+    /// `POST /api/auth/token` as a proxy would forward it for `client`.
+    async fn token_via(&self, client: &str, email: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/auth/token"))
+            .header("x-forwarded-for", client)
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("the request is answered")
+    }
+
+    /// Posts a form as a browser on `origin` would.
+    async fn form_from(&self, origin: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(self.url(path)).header("origin", origin).form(form).send().await.expect("the request is answered")
     }
 
     async fn user(&self, email: &str) -> backend::auth::User {
@@ -267,4 +304,109 @@ async fn simultaneous_first_registrations_make_exactly_one_admin(app: TestApp) {
     assert_eq!(admins, 1);
     // Later registrations are not admins.
     assert!(!app.user("later@example.com").await.is_admin);
+}
+
+/// Two hundred sign-ups at once from one address once took the server to 4 GB: each hashes a
+/// password in 19 MiB. Now most are refused before hashing, and the server keeps answering.
+async fn a_registration_flood_from_one_address_is_refused_and_the_server_keeps_answering(app: TestApp) {
+    let attempts = (0..60).map(|i| {
+        let email = format!("flood{i}@example.com");
+        let request = app.client.post(app.url("/api/session/register")).form(&[("email", email.as_str()), ("password", PASSWORD)]);
+        async move { request.send().await.expect("the request is answered") }
+    });
+    let responses = futures::future::join_all(attempts).await;
+    let refused: Vec<_> = responses
+        .iter()
+        .filter(|r| matches!(r.status(), StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE))
+        .collect();
+    assert!(refused.len() >= 30, "only {} of 60 sign-ups were refused", refused.len());
+    assert!(refused.iter().all(|r| r.headers().contains_key("retry-after")));
+    assert!(responses.iter().all(|r| r.status() != StatusCode::INTERNAL_SERVER_ERROR));
+    let (created,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(app.services.db.pool()).await.unwrap();
+    assert!(created <= 30, "{created} accounts were created");
+    assert_eq!(app.get("/api/health").await.status(), StatusCode::OK);
+}
+
+/// Browsers drop tabs and newlines from a URL, so `/\t/evil.example` led to `//evil.example`.
+async fn a_log_in_never_redirects_to_another_site(app: TestApp) {
+    app.user("ada@example.com").await;
+    for next in ["/\t/evil.example", "//evil.example", "/\\evil.example", "https://evil.example", "/%2F%2Fevil.example", "/\r\nx: y", "/caf\u{e9}"] {
+        let response = app
+            .form_from(&app.address, "/api/session/login", &[("email", "ada@example.com"), ("password", PASSWORD), ("next", next)])
+            .await;
+        assert!(response.status().is_success() || response.status().is_redirection(), "{next:?}: {}", response.status());
+        assert_eq!(response.headers()["location"], "/", "{next:?}");
+    }
+    let response = app
+        .form_from(&app.address, "/api/session/login", &[("email", "ada@example.com"), ("password", PASSWORD), ("next", "/settings")])
+        .await;
+    assert_eq!(response.headers()["location"], "/settings");
+}
+
+/// Another site's form could sign the browser in to the attacker's account (log-in CSRF).
+async fn a_log_in_or_registration_from_another_site_is_refused_without_a_cookie(app: TestApp) {
+    app.user("ada@example.com").await;
+    let credentials = [("email", "ada@example.com"), ("password", PASSWORD)];
+    for origin in ["https://evil.example", "null"] {
+        let login = app.form_from(origin, "/api/session/login", &credentials).await;
+        assert_eq!(login.status(), StatusCode::FORBIDDEN, "{origin}");
+        assert!(!login.headers().contains_key("set-cookie"), "{origin}");
+        let register = app.form_from(origin, "/api/session/register", &[("email", "eve@example.com"), ("password", PASSWORD)]).await;
+        assert_eq!(register.status(), StatusCode::FORBIDDEN, "{origin}");
+        assert!(!register.headers().contains_key("set-cookie"), "{origin}");
+    }
+    let referred = app
+        .client
+        .post(app.url("/api/session/login"))
+        .header("referer", "https://evil.example/page")
+        .form(&credentials)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(referred.status(), StatusCode::FORBIDDEN);
+    assert!(app.services.auth.users.id_for_email("eve@example.com").await.unwrap().is_none());
+
+    // This site's own pages, and scripts that send no Origin at all, still sign in.
+    let same_site = app.form_from(&app.address, "/api/session/login", &credentials).await;
+    assert!(same_site.status().is_success() || same_site.status().is_redirection(), "{}", same_site.status());
+    assert!(same_site.headers().contains_key("set-cookie"));
+    let script = app.client.post(app.url("/api/session/login")).form(&credentials).send().await.unwrap();
+    assert!(script.headers().contains_key("set-cookie"), "{}", script.status());
+}
+
+async fn failures_from_one_forwarded_address_do_not_lock_out_another(app: TestApp) {
+    app.user("ada@example.com").await;
+    for _ in 0..8 {
+        let response = app.token_via("198.51.100.1", "ada@example.com", "not the password").await;
+        assert!(matches!(response.status(), StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS));
+    }
+    let attacker = app.token_via("198.51.100.1", "ada@example.com", PASSWORD).await;
+    assert_eq!(attacker.status(), StatusCode::TOO_MANY_REQUESTS, "the failing address is locked");
+    // The proxy appends the real client to whatever the client sent.
+    let owner = app.token_via("198.51.100.1, 203.0.113.5", "ada@example.com", PASSWORD).await;
+    assert_eq!(owner.status(), StatusCode::OK, "another client of the same proxy is not locked out");
+}
+
+async fn without_trusted_proxies_x_forwarded_for_is_ignored(app: TestApp) {
+    app.user("ada@example.com").await;
+    for i in 0..8 {
+        // A client can't pick a fresh address for each guess.
+        let _ = app.token_via(&format!("198.51.100.{i}"), "ada@example.com", "not the password").await;
+    }
+    let next = app.token_via("203.0.113.5", "ada@example.com", PASSWORD).await;
+    assert_eq!(next.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// The throttle was checked before hashing and updated after, so guesses sent together all
+/// passed the check.
+async fn concurrent_guesses_are_throttled_before_they_are_checked(app: TestApp) {
+    app.user("ada@example.com").await;
+    let guesses = (0..20).map(|i| {
+        app.post_json("/api/auth/token", None, json!({"email": "ada@example.com", "password": format!("guess number {i}")}))
+    });
+    let responses = futures::future::join_all(guesses).await;
+    let checked = responses.iter().filter(|r| r.status() == StatusCode::UNAUTHORIZED).count();
+    let throttled = responses.iter().filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(checked + throttled, 20);
+    assert!(checked <= 4, "{checked} of 20 concurrent guesses were checked");
 }

@@ -9,9 +9,9 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "account/delete")]
 pub async fn delete_account(password: String) -> Result<(), AppError> {
     let principal = crate::auth::require_writer()?;
-    let users = crate::auth::services().auth.users;
-    users.authenticate(&principal.user.email, &password).await?;
-    users.delete(&principal.user.id).await?;
+    let auth = crate::auth::services().auth;
+    auth.confirm_password(&principal.user, &password, crate::auth::client_ip()).await?;
+    auth.users.delete(&principal.user.id).await?;
     if let Ok(session) = crate::auth::session().await {
         // The rows are gone with the user; this clears the cookie too.
         let _ = session.flush().await;
