@@ -15,6 +15,7 @@ mod connections;
 mod health;
 mod llm_gemini;
 mod llm_openai;
+mod llm_outbound;
 mod llm_settings;
 mod migrations;
 mod mcp;
