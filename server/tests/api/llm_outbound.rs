@@ -365,7 +365,7 @@ async fn settings_refuse_a_local_private_or_metadata_endpoint_unless_allowed() {
         "http://localhost:11434/v1",
         "http://2130706433/v1",
     ] {
-        let refused = save(base_url.into()).await;
+        let refused = save(base_url.into()).await.unwrap();
         assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{base_url}");
         let message = refused.text().await.unwrap();
         assert!(
