@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/.tools/node_modules/.bin:$(PATH)
 export PYAIRTABLE_TEST_POSTGRES_URL ?= postgres://postgres:postgres@127.0.0.1:5432/postgres
 
-.PHONY: help run test bench build tools test-tools test-rust test-browser fmt
+.PHONY: help run test bench build tools test-tools test-rust test-browser deny fmt
 
 help:
 	@echo "make run    build (release) and start PyAirtable on http://127.0.0.1:8000"
@@ -27,9 +27,16 @@ run: build
 
 test: test-tools
 	@scripts/ensure-postgres.sh
+	$(MAKE) deny
 	$(MAKE) test-rust
 	$(MAKE) test-browser
 	@scripts/test-summary.sh
+
+# Licences, banned crates and sources of every dependency (deny.toml). RustSec's advisory
+# database comes from GitHub, which these machines can't reach: run `cargo deny check` for all
+# four where it is reachable.
+deny:
+	cargo deny check licenses bans sources
 
 test-rust:
 	mkdir -p target; set -o pipefail; cargo test --workspace --exclude frontend 2>&1 | tee target/test-rust.log

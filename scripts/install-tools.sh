@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 want=${1:-build}
 CARGO_LEPTOS_VERSION=0.3.10
+CARGO_DENY_VERSION=0.20.2
 BINARYEN_VERSION=132
 TOOLS_DIR=.tools
 
@@ -62,6 +63,10 @@ if [ "$("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{pr
 fi
 
 if [ "$want" = test ]; then
+  if [ "$(cargo deny --version 2>/dev/null | awk '{print $2}')" != "$CARGO_DENY_VERSION" ]; then
+    say "Installing cargo-deny $CARGO_DENY_VERSION (about 10 minutes on 2 cores)"
+    cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked
+  fi
   if ! command -v chromium >/dev/null; then
     say "Installing Chromium for the browser tests"
     apt_install chromium

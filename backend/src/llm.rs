@@ -8,6 +8,7 @@ mod http;
 mod message;
 mod offline;
 mod openai;
+mod outbound;
 mod settings;
 
 use std::sync::Arc;
@@ -15,10 +16,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use error::LlmError;
-pub use http::HttpPolicy;
+pub use http::{HttpPolicy, MAX_ANSWER_BYTES};
 pub use message::{Message, Reply, Request, ToolCall, ToolResult, ToolSpec, Usage};
 pub use offline::GRAMMAR as OFFLINE_GRAMMAR;
-pub use settings::{LlmChoice, LlmEndpoint, LlmSettings, LlmSettingsError};
+pub use outbound::{AllowedHosts, is_public};
+pub use settings::{EndpointOrigin, LlmChoice, LlmEndpoint, LlmSettings, LlmSettingsError};
 
 use crate::model::llm::LlmProvider;
 
@@ -52,16 +54,23 @@ pub struct Llm {
 }
 
 impl Llm {
+    /// Providers where users' endpoints may reach public addresses only.
     pub fn new(policy: HttpPolicy) -> Self {
-        Self { http: http::Http::new(policy) }
+        Self::with_allowed_hosts(policy, AllowedHosts::default())
     }
 
-    /// The provider that `endpoint` names.
+    /// Providers where users' endpoints may also reach the local or private hosts listed.
+    pub fn with_allowed_hosts(policy: HttpPolicy, allowed_hosts: AllowedHosts) -> Self {
+        Self { http: http::Http::with_allowed_hosts(policy, allowed_hosts) }
+    }
+
+    /// The provider that `endpoint` names, reaching the addresses its origin allows.
     pub fn provider(&self, endpoint: &LlmEndpoint) -> Arc<dyn Provider> {
+        let http = self.http.for_origin(endpoint.origin);
         match endpoint.provider {
             LlmProvider::Offline => Arc::new(offline::Offline),
-            LlmProvider::Gemini => Arc::new(gemini::Gemini::new(self.http.clone(), endpoint)),
-            LlmProvider::OpenaiCompatible => Arc::new(openai::OpenAi::new(self.http.clone(), endpoint)),
+            LlmProvider::Gemini => Arc::new(gemini::Gemini::new(http, endpoint)),
+            LlmProvider::OpenaiCompatible => Arc::new(openai::OpenAi::new(http, endpoint)),
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::chat::{Chat, ChatSettings};
 use crate::connections::Connections;
 use crate::db::Db;
 use crate::health::{DatabaseCheck, Health};
-use crate::llm::{HttpPolicy, Llm, LlmEndpoint, LlmSettings};
+use crate::llm::{AllowedHosts, HttpPolicy, Llm, LlmEndpoint, LlmSettings};
 use crate::sandbox::{Sandbox, SandboxSettings};
 use crate::secrets::Cipher;
 use crate::tools::Catalog;
@@ -31,6 +31,8 @@ pub struct ServiceSettings<'a> {
     pub llm_default: LlmEndpoint,
     /// Timeouts and retries for LLM providers.
     pub llm_http: HttpPolicy,
+    /// Local or private hosts users' own LLM endpoints may reach.
+    pub llm_allowed_hosts: AllowedHosts,
     pub chat: ChatSettings,
 }
 
@@ -67,7 +69,8 @@ impl Services {
         let auth = Auth::new(db.clone(), settings.jwt_secret, analytics.clone());
         let cipher = Cipher::new(settings.encryption_key);
         let sandbox = Sandbox::new(db.clone(), cipher.clone(), settings.sandbox);
-        let llm_settings = LlmSettings::new(db.clone(), cipher.clone(), settings.llm_default);
+        let llm_settings =
+            LlmSettings::new(db.clone(), cipher.clone(), settings.llm_default).with_allowed_hosts(settings.llm_allowed_hosts.clone());
         let connections = Connections::new(
             db.clone(),
             cipher,
@@ -79,7 +82,7 @@ impl Services {
         let tools = Catalog::new().with_analytics(analytics.clone());
         let chat = Chat::new(
             db.clone(),
-            Llm::new(settings.llm_http),
+            Llm::with_allowed_hosts(settings.llm_http, settings.llm_allowed_hosts),
             llm_settings.clone(),
             connections.clone(),
             tools.clone(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use backend::auth::client_ip::TrustedProxies;
 use backend::chat::ChatSettings;
-use backend::llm::{HttpPolicy, LlmEndpoint};
+use backend::llm::{AllowedHosts, EndpointOrigin, HttpPolicy, LlmEndpoint};
 use backend::model::llm::LlmProvider;
 use backend::sandbox::SandboxSettings;
 use backend::secrets::{self, SecretError};
@@ -100,6 +100,10 @@ pub struct Settings {
     #[arg(long, env = "PYAIRTABLE_LLM_API_KEY", value_name = "KEY", hide_env_values = true, global = true)]
     pub llm_api_key: Option<String>,
 
+    /// Local or private hosts that users' own LLM endpoints may reach, such as an Ollama on this machine, as host names or IP addresses with an optional :port, separated by commas; other loopback, private, link-local and metadata addresses are refused [default: none]
+    #[arg(long, env = "PYAIRTABLE_LLM_ALLOWED_HOSTS", value_name = "HOSTS", global = true)]
+    pub llm_allowed_hosts: Option<String>,
+
     /// Prices in USD per million tokens, as model=input/output/cached entries separated by commas, over the built-in table [default: gemini-2.5-flash=0.30/2.50/0.03 and other list prices]
     #[arg(long, env = "PYAIRTABLE_LLM_PRICES", value_name = "TABLE", global = true)]
     pub llm_prices: Option<String>,
@@ -147,6 +151,7 @@ impl Settings {
             llm_model: self.llm_model.or(lower.llm_model),
             llm_base_url: self.llm_base_url.or(lower.llm_base_url),
             llm_api_key: self.llm_api_key.or(lower.llm_api_key),
+            llm_allowed_hosts: self.llm_allowed_hosts.or(lower.llm_allowed_hosts),
             llm_prices: self.llm_prices.or(lower.llm_prices),
             llm_timeout_seconds: self.llm_timeout_seconds.or(lower.llm_timeout_seconds),
             chat_max_steps: self.chat_max_steps.or(lower.chat_max_steps),
@@ -194,6 +199,8 @@ pub struct Config {
     /// The LLM for users who chose none; holds the default API key, so never logged.
     pub llm_default: LlmEndpoint,
     pub llm_http: HttpPolicy,
+    /// Hosts users' endpoints may reach though local or private (`PYAIRTABLE_LLM_ALLOWED_HOSTS`).
+    pub llm_allowed_hosts: AllowedHosts,
     pub chat: ChatSettings,
     /// Days raw analytics events are kept (`PYAIRTABLE_ANALYTICS_RETENTION_DAYS`, at least 1).
     pub analytics_retention_days: u32,
@@ -351,6 +358,16 @@ impl Config {
             timeout: Duration::from_secs(count(s.llm_timeout_seconds, "PYAIRTABLE_LLM_TIMEOUT_SECONDS", 1, 120)? as u64),
             ..HttpPolicy::default()
         };
+        // The server's own endpoint above is the administrator's and is never filtered; this
+        // list only widens what users' endpoints from Settings may reach.
+        let llm_allowed_hosts = AllowedHosts::parse(s.llm_allowed_hosts.as_deref().unwrap_or_default()).map_err(|entry| {
+            ConfigError::Invalid {
+                setting: "PYAIRTABLE_LLM_ALLOWED_HOSTS",
+                value: entry,
+                problem: "which is not a host name or an IP address with an optional :port",
+                fix: "list hosts separated by commas, such as 127.0.0.1:11434,ollama,[::1]",
+            }
+        })?;
         let chat_defaults = ChatSettings::default();
         let prices = match s.llm_prices {
             None => chat_defaults.prices.clone(),
@@ -400,6 +417,7 @@ impl Config {
             sandbox,
             llm_default,
             llm_http,
+            llm_allowed_hosts,
             chat,
             bind,
             public_url,
@@ -475,7 +493,7 @@ fn llm_default(
         (_, Some(text)) => Some(web_url(text, "PYAIRTABLE_LLM_BASE_URL", fix)?),
     };
     let model = model.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()).unwrap_or_else(|| provider.default_model().to_owned());
-    Ok(LlmEndpoint { provider, model, base_url, api_key })
+    Ok(LlmEndpoint { provider, model, base_url, api_key, origin: EndpointOrigin::Server })
 }
 
 /// An http:// or https:// address with a host, or the error naming `setting` and the fix.
@@ -586,6 +604,16 @@ mod tests {
         assert_eq!(set.trusted_proxies, TrustedProxies::parse("127.0.0.1,10.0.0.0/8").unwrap());
         let bad = Config::from_settings(Settings { trusted_proxies: Some("10.0.0.0/8, proxy.local".into()), ..settings() });
         assert!(matches!(bad, Err(ConfigError::Invalid { setting: "PYAIRTABLE_TRUSTED_PROXIES", value, .. }) if value == "proxy.local"));
+    }
+
+    #[test]
+    fn allowed_llm_hosts_are_none_by_default_and_a_bad_entry_is_named() {
+        let config = Config::from_settings(settings()).unwrap();
+        assert!(config.llm_allowed_hosts.is_empty());
+        let listed = Config::from_settings(Settings { llm_allowed_hosts: Some("127.0.0.1:11434, ollama".into()), ..settings() }).unwrap();
+        assert!(listed.llm_allowed_hosts.allows(&Url::parse("http://ollama:11434/v1").unwrap()));
+        let bad = Config::from_settings(Settings { llm_allowed_hosts: Some("ollama, http://x/".into()), ..settings() });
+        assert!(matches!(bad, Err(ConfigError::Invalid { setting: "PYAIRTABLE_LLM_ALLOWED_HOSTS", value, .. }) if value == "http://x/"));
     }
 
     #[test]

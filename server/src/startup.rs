@@ -60,6 +60,7 @@ impl Application {
                 public_url: public_url(config, local_addr),
                 llm_default: config.llm_default.clone(),
                 llm_http: config.llm_http,
+                llm_allowed_hosts: config.llm_allowed_hosts.clone(),
                 chat: config.chat.clone(),
             },
         );

@@ -23,6 +23,9 @@ use crate::tools::ToolContext;
 
 /// What the model is told when the user says no.
 pub(crate) const DENIED: &str = "The user denied this call, so nothing was changed. Don't try it again in another way; tell the user what was not done.";
+/// The most tool calls one model step may make; a reply asking for more gets the rest refused.
+pub(crate) const MAX_CALLS_PER_STEP: usize = 32;
+const TOO_MANY_CALLS: &str = "Not run: one step may make at most 32 tool calls, and this reply asked for more. Make the calls still needed in the next step, at most 32 at once.";
 const READ_ONLY_POLICY: &str = "The user's settings let the chat read but never change data, so this call was not made. Tell the user what change is needed; they can make it themselves or allow changes in Settings → Chat.";
 
 /// One running turn of one conversation.
@@ -222,12 +225,22 @@ impl Turn {
     }
 
     async fn save_reply(&self, reply: Reply, setup: &Setup) -> Result<Next, ChatError> {
+        if reply.tool_calls.len() > MAX_CALLS_PER_STEP {
+            tracing::warn!(conversation.id = self.conversation.as_str(), calls = reply.tool_calls.len(), "a model step asked for too many tool calls; refused the rest");
+        }
         let calls: Vec<StoredCall> = reply
             .tool_calls
             .into_iter()
-            .map(|call| {
-                let (state, result) = self.decide(&call.name, setup);
-                StoredCall { id: call.id, name: call.name, arguments: call.arguments, signature: call.signature, state, result }
+            .enumerate()
+            .map(|(position, call)| {
+                let (state, result, arguments) = if position < MAX_CALLS_PER_STEP {
+                    let (state, result) = self.decide(&call.name, setup);
+                    (state, result, call.arguments)
+                } else {
+                    // Kept, so that every call the model made gets its result, but kept small.
+                    (ToolCallState::Failed, Some(json!({ "error": TOO_MANY_CALLS })), json!({}))
+                };
+                StoredCall { id: call.id, name: call.name, arguments, signature: call.signature, state, result }
             })
             .collect();
         let awaiting = calls.iter().any(|c| c.state == ToolCallState::AwaitingApproval);

@@ -13,11 +13,22 @@ pub enum LlmError {
     Timeout { provider: LlmProvider, seconds: u64 },
     #[error("{} could not be reached: {detail}. Check the endpoint in Settings → LLM and that the server can reach it.", .provider.name())]
     Unreachable { provider: LlmProvider, detail: String },
-    #[error("{} failed (HTTP {status}), also when asked again: {message}. Try again in a moment.", .provider.name())]
-    Unavailable { provider: LlmProvider, status: u16, attempts: u32, message: String },
+    // The upstream body is never part of a message (it could be anything the address serves);
+    // it is logged where the error is made, by `log_upstream`.
+    #[error("{} failed (HTTP {status}), also when asked again. Try again in a moment.", .provider.name())]
+    Unavailable { provider: LlmProvider, status: u16, attempts: u32 },
     /// The provider refused the request itself (an unknown model, a malformed tool schema).
-    #[error("{} refused the request (HTTP {status}): {message}. Check the model name in Settings → LLM.", .provider.name())]
-    Refused { provider: LlmProvider, status: u16, message: String },
+    #[error("{} refused the request (HTTP {status}). Check the model name in Settings → LLM.", .provider.name())]
+    Refused { provider: LlmProvider, status: u16 },
+    /// A user's endpoint answered with a redirect, which is never followed for them.
+    #[error("{} answered with a redirect (HTTP {status}), which is not followed. Put the address it redirects to in Settings → LLM.", .provider.name())]
+    Redirected { provider: LlmProvider, status: u16 },
+    /// A user's endpoint is at a loopback, private, link-local or other reserved address.
+    #[error("{} is at a local or private network address, which this server does not call for an endpoint chosen in Settings → LLM. Use the provider's public address, or ask your administrator to add the host to PYAIRTABLE_LLM_ALLOWED_HOSTS.", .provider.name())]
+    Blocked { provider: LlmProvider },
+    /// The answer, or a streamed answer in total or in one line, was over the size limit.
+    #[error("{}'s answer was too large (over {limit_mib} MiB in all, or one line of a stream over 1 MiB), so it was not read. Ask for a shorter answer, or check the endpoint in Settings → LLM.", .provider.name())]
+    TooLarge { provider: LlmProvider, limit_mib: usize },
     /// The model answered with nothing, and said why (a safety block, a length limit).
     #[error("{} gave no answer: {reason}.", .provider.name())]
     NoAnswer { provider: LlmProvider, reason: String },
@@ -35,6 +46,12 @@ impl LlmProvider {
             LlmProvider::OpenaiCompatible => "The OpenAI-compatible endpoint",
         }
     }
+}
+
+/// Logs what a provider said in an error body, shortened, for the administrator; users only see
+/// the provider and the status.
+pub(crate) fn log_upstream(provider: LlmProvider, status: u16, message: &str) {
+    tracing::warn!(provider = provider.as_str(), status, upstream = message, "the LLM provider answered with an error");
 }
 
 /// The message in an error body, from either provider's JSON shape, shortened; or the start of
@@ -64,6 +81,12 @@ mod tests {
         assert_eq!(upstream_message(r#"{"error":"model not found"}"#), "model not found");
         assert_eq!(upstream_message("Bad gateway"), "Bad gateway");
         assert!(upstream_message(&"x".repeat(1000)).ends_with('…'));
+    }
+
+    #[test]
+    fn refusals_do_not_repeat_what_the_provider_said() {
+        let e = LlmError::Refused { provider: LlmProvider::OpenaiCompatible, status: 404 };
+        assert_eq!(e.to_string(), "The OpenAI-compatible endpoint refused the request (HTTP 404). Check the model name in Settings → LLM.");
     }
 
     #[test]

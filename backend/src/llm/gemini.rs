@@ -149,6 +149,7 @@ mod tests {
             model: "gemini-2.5-flash".into(),
             base_url: None,
             api_key: Some(key.to_owned().into()),
+            origin: crate::llm::EndpointOrigin::Server,
         };
         assert!(key_header(&endpoint("AIzaSyExample")).unwrap().unwrap().is_sensitive());
         assert!(key_header(&endpoint(" ")).unwrap().is_none());

@@ -6,6 +6,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use super::outbound::{self, AllowedHosts};
 use crate::auth::UserId;
 use crate::clock::now_ms;
 use crate::db::{Db, DbError};
@@ -21,6 +22,17 @@ pub struct LlmEndpoint {
     /// local server standing in for Google's (`None` means Google's own).
     pub base_url: Option<Url>,
     pub api_key: Option<SecretString>,
+    /// Who chose the endpoint, which decides the addresses it may reach.
+    pub origin: EndpointOrigin,
+}
+
+/// Who chose an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointOrigin {
+    /// The administrator, in the server's configuration: trusted, any address.
+    Server,
+    /// A user, in Settings: public addresses only, unless the host is in the allowed hosts.
+    User,
 }
 
 /// What a user submits in Settings. An empty key keeps the key already saved for the same
@@ -40,6 +52,8 @@ pub enum LlmSettingsError {
     Model(String),
     #[error("The endpoint “{0}” can't be used: give an http:// or https:// address such as https://api.openai.com/v1 or http://127.0.0.1:11434/v1, without a user name or password in it.")]
     BaseUrl(String),
+    #[error("The endpoint “{0}” is at a local or private network address, which this server does not call for you. Use the provider's public address, or ask your administrator to add the host to PYAIRTABLE_LLM_ALLOWED_HOSTS.")]
+    PrivateEndpoint(String),
     #[error("Gemini needs an API key: create one at aistudio.google.com/apikey and paste it here.")]
     MissingKey,
     #[error("That API key can't be right: keys are one line of at most 500 letters, digits and punctuation.")]
@@ -88,12 +102,19 @@ pub struct LlmSettings {
     db: Db,
     cipher: Cipher,
     server_default: LlmEndpoint,
+    allowed_hosts: AllowedHosts,
 }
 
 impl LlmSettings {
-    /// `server_default` applies to every user who saved nothing.
+    /// `server_default` applies to every user who saved nothing. Users' endpoints may not be at
+    /// local or private addresses; see [`LlmSettings::with_allowed_hosts`].
     pub fn new(db: Db, cipher: Cipher, server_default: LlmEndpoint) -> Self {
-        Self { db, cipher, server_default }
+        Self { db, cipher, server_default, allowed_hosts: AllowedHosts::default() }
+    }
+
+    /// Lets users save endpoints on these hosts even when they are local or private.
+    pub fn with_allowed_hosts(self, allowed_hosts: AllowedHosts) -> Self {
+        Self { allowed_hosts, ..self }
     }
 
     /// What Settings shows: the user's own choice, or the server's default.
@@ -131,7 +152,7 @@ impl LlmSettings {
             .map(|sealed| self.cipher.open(user.as_str(), &sealed).map_err(|_| LlmSettingsError::Unreadable))
             .transpose()?;
         let base_url = saved.base_url.as_deref().and_then(|u| Url::parse(u).ok());
-        Ok(LlmEndpoint { provider, model: saved.model, base_url, api_key })
+        Ok(LlmEndpoint { provider, model: saved.model, base_url, api_key, origin: EndpointOrigin::User })
     }
 
     /// Validates and saves the user's choice in place of any earlier one.
@@ -148,6 +169,12 @@ impl LlmSettings {
             LlmProvider::OpenaiCompatible => Some(endpoint_url(&choice.base_url)?),
             _ => None,
         };
+        if let Some(url) = &base_url
+            && outbound::check_now(url, &self.allowed_hosts).await.is_err()
+        {
+            tracing::info!(user.id = %user, "refused an LLM endpoint at a local or private address");
+            return Err(LlmSettingsError::PrivateEndpoint(url.as_str().chars().take(200).collect()));
+        }
         let typed_key = choice.api_key.expose_secret().trim();
         if typed_key.len() > 500 || !typed_key.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(LlmSettingsError::MalformedKey);
@@ -231,9 +258,15 @@ mod tests {
         let (dir, db) = crate::db::migrated_test_db().await;
         let user = Users::new(db.clone()).create("ada@example.com", "correct horse battery", false).await.unwrap();
         let key = secrecy::SecretBox::new(Box::new([7u8; 32]));
-        let server_default =
-            LlmEndpoint { provider: LlmProvider::Offline, model: "offline-assistant".into(), base_url: None, api_key: None };
-        (dir, LlmSettings::new(db, Cipher::new(&key), server_default), user.id)
+        let server_default = LlmEndpoint {
+            provider: LlmProvider::Offline,
+            model: "offline-assistant".into(),
+            base_url: None,
+            api_key: None,
+            origin: EndpointOrigin::Server,
+        };
+        let allowed = AllowedHosts::parse("127.0.0.1:11434").unwrap();
+        (dir, LlmSettings::new(db, Cipher::new(&key), server_default).with_allowed_hosts(allowed), user.id)
     }
 
     fn choice(provider: LlmProvider, model: &str, base_url: &str, key: &str) -> LlmChoice {
@@ -281,6 +314,10 @@ mod tests {
         for url in ["", "ftp://example.com", "https://user:pw@example.com/v1", "not a url"] {
             let result = settings.save(&user, &choice(LlmProvider::OpenaiCompatible, "m", url, "")).await;
             assert!(matches!(result, Err(LlmSettingsError::BaseUrl(_))), "{url}");
+        }
+        for url in ["http://127.0.0.1:8080/v1", "http://169.254.169.254/latest", "http://10.0.0.1/v1", "http://[::1]:11434/v1", "http://localhost:11434/v1"] {
+            let result = settings.save(&user, &choice(LlmProvider::OpenaiCompatible, "m", url, "")).await;
+            assert!(matches!(result, Err(LlmSettingsError::PrivateEndpoint(_))), "{url}");
         }
         let spaced = settings.save(&user, &choice(LlmProvider::OpenaiCompatible, "two words", "https://api.openai.com/v1", "")).await;
         assert!(matches!(spaced, Err(LlmSettingsError::Model(_))));

@@ -4,6 +4,7 @@
 
 use backend::model::auth::{Scope, SessionView};
 use reqwest::StatusCode;
+use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, on_both_databases};
 

@@ -356,3 +356,53 @@ on_both_databases!(
     a_rejected_key_fails_the_turn_with_a_message_naming_the_provider_and_the_fix,
     stopping_a_turn_keeps_the_text_that_arrived_and_marks_it,
 );
+
+#[tokio::test]
+async fn a_step_runs_at_most_32_tool_calls_and_the_model_is_told_why_the_rest_did_not_run() {
+    let fake = FakeOpenAi::start(vec![]).await;
+    let ada = Chatter::new(app_with_model(Dialect::Sqlite, &fake, |_| {}).await).await;
+    let mut calls = FakeReply::call("no_such_tool", json!({ "n": 0 }));
+    for n in 1..40 {
+        calls = calls.and_call("no_such_tool", json!({ "n": n }));
+    }
+    fake.push(calls);
+    fake.push(FakeReply::text("Done."));
+    let reply = ada.chat("Go", None).await;
+    let conversation = ada.idle(reply["session_id"].as_str().unwrap()).await;
+    let calls: Vec<Value> = conversation["messages"].as_array().unwrap().iter().flat_map(|m| m["tool_calls"].as_array().unwrap().clone()).collect();
+    assert_eq!(calls.len(), 40);
+    let refused: Vec<&Value> = calls.iter().filter(|c| c["result"]["error"].as_str().is_some_and(|e| e.contains("at most 32"))).collect();
+    assert_eq!(refused.len(), 8, "{calls:?}");
+    assert!(refused.iter().all(|c| c["state"] == "failed"));
+    let tool_messages = fake.requests()[1]["messages"].as_array().unwrap().iter().filter(|m| m["role"] == "tool").count();
+    assert_eq!(tool_messages, 40, "every call the model made gets its result");
+}
+
+#[tokio::test]
+async fn a_providers_error_body_never_reaches_the_chat() {
+    let fake = FakeOpenAi::start(vec![FakeReply::error(404)]).await;
+    let ada = Chatter::new(app_with_model(Dialect::Sqlite, &fake, |_| {}).await).await;
+    let reply = ada.chat("Hello", None).await;
+    assert_eq!(reply["status"], "failed");
+    let error = reply["error"].as_str().unwrap();
+    assert!(error.contains("refused the request (HTTP 404)"), "{error}");
+    assert!(!error.contains("does not exist"), "the provider's own words stay in the log: {error}");
+}
+
+#[tokio::test]
+async fn an_endpoint_saved_at_a_local_address_before_it_was_refused_is_not_called_by_the_chat() {
+    let fake = FakeOpenAi::start(vec![FakeReply::text("You should not see this.")]).await;
+    let ada = Chatter::new(spawn_app_with(Dialect::Sqlite, |s| s.llm_allowed_hosts = None).await).await;
+    // As saved by an earlier version, which did not check the address.
+    sqlx::query("INSERT INTO llm_settings (user_id, provider, model, base_url, saved_ms) VALUES ($1, 'openai_compatible', 'gpt-4o-mini', $2, 0)")
+        .bind(ada.user.as_str())
+        .bind(&fake.base_url)
+        .execute(ada.app.services.db.pool())
+        .await
+        .unwrap();
+    let reply = ada.chat("Hello", None).await;
+    assert_eq!(reply["status"], "failed");
+    let error = reply["error"].as_str().unwrap();
+    assert!(error.contains("local or private network address") && error.contains("PYAIRTABLE_LLM_ALLOWED_HOSTS"), "{error}");
+    assert_eq!(fake.request_count(), 0, "no request reached it");
+}

@@ -148,13 +148,15 @@ impl FakeGemini {
         self.shared.received.lock().unwrap().clone()
     }
 
-    /// A Gemini endpoint on this fake with its key, as Settings would give one.
+    /// A Gemini endpoint on this fake with its key, as the server's configuration gives one
+    /// (a user's own endpoint is `origin: EndpointOrigin::User`).
     pub fn endpoint(&self) -> LlmEndpoint {
         LlmEndpoint {
             provider: LlmProvider::Gemini,
             model: "gemini-2.5-flash".into(),
             base_url: Some(self.base_url.parse().expect("the fake's address parses")),
             api_key: Some(Self::API_KEY.to_owned().into()),
+            origin: backend::llm::EndpointOrigin::Server,
         }
     }
 }

@@ -78,13 +78,15 @@ impl FakeOpenAi {
         Self::builder().key(key)
     }
 
-    /// An endpoint for this fake, with `api_key` if given.
+    /// An endpoint for this fake, with `api_key` if given, as the server's configuration gives
+    /// one (a user's own endpoint is `origin: EndpointOrigin::User`).
     pub fn endpoint(&self, api_key: Option<&str>) -> LlmEndpoint {
         LlmEndpoint {
             provider: LlmProvider::OpenaiCompatible,
             model: FAKE_MODEL.into(),
             base_url: Some(self.base_url.parse().expect("the fake's address parses")),
             api_key: api_key.map(|k| secrecy::SecretString::from(k.to_owned())),
+            origin: backend::llm::EndpointOrigin::Server,
         }
     }
 

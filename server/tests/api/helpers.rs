@@ -123,6 +123,8 @@ pub fn test_settings(db: &TestDatabase) -> Settings {
         data_dir: Some(db.dir()),
         database_url: Some(db.url.clone()),
         site_root: Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site"))),
+        // Users' endpoints in tests are local fakes; llm_outbound.rs tests the refusals.
+        llm_allowed_hosts: Some("127.0.0.1".into()),
         ..Settings::default()
     }
 }

@@ -17,6 +17,7 @@ mod health;
 mod isolation;
 mod llm_gemini;
 mod llm_openai;
+mod llm_outbound;
 mod llm_settings;
 mod migrations;
 mod mcp;

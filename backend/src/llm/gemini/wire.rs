@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{PROVIDER, schema};
+use crate::llm::error::log_upstream;
 use crate::llm::{LlmError, Message, Reply, Request, ToolCall, ToolResult, ToolSpec, Usage};
 
 /// The body of `generateContent` and `streamGenerateContent`.
@@ -287,11 +288,12 @@ fn prompt_blocked(reason: &str) -> String {
 
 /// An error event in a stream: the HTTP status it would have had, had it come first.
 fn streamed_error(error: ApiError) -> LlmError {
-    let message = error.message.chars().take(300).collect();
+    let message: String = error.message.chars().take(300).collect();
+    log_upstream(PROVIDER, error.code, &message);
     match error.code {
         429 => LlmError::RateLimited { provider: PROVIDER, attempts: 1 },
-        status @ 500..=599 => LlmError::Unavailable { provider: PROVIDER, status, attempts: 1, message },
-        status => LlmError::Refused { provider: PROVIDER, status, message },
+        status @ 500..=599 => LlmError::Unavailable { provider: PROVIDER, status, attempts: 1 },
+        status => LlmError::Refused { provider: PROVIDER, status },
     }
 }
 

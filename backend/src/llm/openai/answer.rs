@@ -4,7 +4,7 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use crate::llm::error::upstream_message;
+use crate::llm::error::{log_upstream, upstream_message};
 use crate::llm::{LlmError, Reply, ToolCall, Usage};
 use crate::model::llm::LlmProvider;
 
@@ -155,11 +155,11 @@ pub(super) fn error_in_answer(provider: LlmProvider, error: &Value) -> LlmError 
         .and_then(|code| u16::try_from(code).ok())
         .filter(|code| (400..=599).contains(code))
         .unwrap_or(502);
-    let message = upstream_message(&serde_json::json!({ "error": error }).to_string());
+    log_upstream(provider, status, &upstream_message(&serde_json::json!({ "error": error }).to_string()));
     match status {
         401 | 403 => LlmError::KeyRejected { provider },
         429 => LlmError::RateLimited { provider, attempts: 1 },
-        _ => LlmError::Unavailable { provider, status, attempts: 1, message },
+        _ => LlmError::Unavailable { provider, status, attempts: 1 },
     }
 }
 
@@ -255,10 +255,10 @@ mod tests {
     }
 
     #[test]
-    fn an_error_inside_a_successful_response_keeps_its_message() {
+    fn an_error_inside_a_successful_response_keeps_its_status_but_not_its_message() {
         let error = reply(json!({"error": {"code": 502, "message": "Provider returned error"}})).unwrap_err();
         assert!(matches!(error, LlmError::Unavailable { status: 502, .. }));
-        assert!(error.to_string().contains("Provider returned error"), "{error}");
+        assert!(!error.to_string().contains("Provider returned error"), "{error}");
         let error = reply(json!({"error": {"code": "server_error", "message": "The model crashed"}})).unwrap_err();
         assert!(matches!(error, LlmError::Unavailable { status: 502, .. }), "a code that is no status reads as a bad gateway");
     }

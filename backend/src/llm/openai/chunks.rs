@@ -261,14 +261,15 @@ mod tests {
     }
 
     #[test]
-    fn an_error_event_ends_the_answer_with_its_message() {
+    fn an_error_event_ends_the_answer_with_its_status_but_not_its_message() {
         let (pieces, reply) = assemble(vec![
             delta(json!({"content": "Hel"})),
             json!({"error": {"code": 502, "message": "Upstream model crashed"}, "choices": [{"index": 0, "delta": {}, "finish_reason": "error"}]}),
         ]);
         assert_eq!(pieces, ["Hel"]);
         let error = reply.unwrap_err();
-        assert!(error.to_string().contains("Upstream model crashed"), "{error}");
+        assert!(matches!(error, LlmError::Unavailable { status: 502, .. }), "{error:?}");
+        assert!(!error.to_string().contains("Upstream model crashed"), "{error}");
     }
 
     #[test]
