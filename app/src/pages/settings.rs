@@ -22,14 +22,18 @@ use crate::api::keys::{CreateApiKey, RevokeApiKey, list_api_keys};
 use crate::components::signed_in::SignedIn;
 use crate::error::AppError;
 
-/// Changes the caller's password; every other session and refresh token ends.
+/// Changes the caller's password; every other session and refresh token ends, and so does the
+/// sandbox token.
 #[server(prefix = "/api", endpoint = "account/password")]
 pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
     let principal = crate::auth::require_writer()?;
     let session = crate::auth::session().await?;
     let keep = session.id().map(|id| id.to_string());
-    let users = crate::auth::services().auth.users;
-    Ok(users.change_password(&principal.user.id, &current_password, &new_password, keep.as_deref()).await?)
+    let services = crate::auth::services();
+    services.auth.users.change_password(&principal.user.id, &current_password, &new_password, keep.as_deref()).await?;
+    // The sandbox token is a credential too; a new password retires it.
+    services.sandbox.tokens.rotate(&principal.user.id).await.map_err(backend::connections::ConnectionError::from)?;
+    Ok(())
 }
 
 #[component]
