@@ -20,4 +20,5 @@ mod migrations;
 mod mcp;
 mod observability;
 mod pages;
+mod sandbox_security;
 mod tools;
