@@ -16,6 +16,10 @@ mod store;
 mod tokens;
 mod writes;
 
+#[cfg(test)]
+mod proptests;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::UserId;
@@ -59,6 +63,12 @@ impl Default for SandboxSettings {
     }
 }
 
+/// How many listings may evaluate a `filterByFormula` at once, each on a blocking thread; the
+/// machine's cores, so formulas cannot take every thread the server has.
+fn evaluators() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
+
 /// The sandbox service. Cheap to clone.
 #[derive(Clone)]
 pub struct Sandbox {
@@ -66,25 +76,34 @@ pub struct Sandbox {
     pub tokens: SandboxTokens,
     gate: Gate,
     settings: SandboxSettings,
+    /// Permits for formula evaluations running at once; see [`evaluators`].
+    evaluators: Arc<tokio::sync::Semaphore>,
 }
 
 impl Sandbox {
     pub fn new(db: Db, cipher: Cipher, settings: SandboxSettings) -> Self {
         let gate = Gate::new(settings.requests_per_second_per_base, settings.requests_per_second_per_token, settings.penalty);
-        Self { store: Store::new(db.clone()), tokens: SandboxTokens::new(db, cipher), gate, settings }
+        let evaluators = Arc::new(tokio::sync::Semaphore::new(evaluators()));
+        Self { store: Store::new(db.clone()), tokens: SandboxTokens::new(db, cipher), gate, settings, evaluators }
     }
 
     pub fn settings(&self) -> &SandboxSettings {
         &self.settings
     }
 
-    /// Checks the bearer token and the rate limits of one API request, and returns its owner.
+    /// Checks the bearer token, that its owner owns `base`, and the rate limits of one API
+    /// request, and returns its owner. A base's limit counts only its owner's requests, so
+    /// another user cannot use it up.
     ///
     /// # Errors
-    /// 401 for an unknown token, 429 over a limit.
+    /// 401 for an unknown token, 403 for a base the owner does not have, 429 over a limit.
     pub async fn admit(&self, bearer: Option<&str>, base: Option<&str>) -> Result<UserId, SandboxError> {
         let owner = self.tokens.owner(bearer.ok_or_else(SandboxError::unauthenticated)?).await?;
-        self.gate.admit(owner.as_str(), base)?;
+        self.gate.admit_token(owner.as_str())?;
+        if let Some(base) = base {
+            self.store.require_base(&owner, base).await?;
+            self.gate.admit_base(base)?;
+        }
         Ok(owner)
     }
 

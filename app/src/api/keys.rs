@@ -22,9 +22,12 @@ pub async fn list_api_keys() -> Result<Vec<ApiKeyInfo>, AppError> {
     Ok(crate::auth::services().auth.api_keys.list(&principal.user.id).await?)
 }
 
-/// Revokes one of the caller's API keys.
+/// Revokes one of the caller's API keys, and the sandbox token, which that key may have fetched.
 #[server(prefix = "/api", endpoint = "keys/revoke", input = Json)]
 pub async fn revoke_api_key(id: String) -> Result<(), AppError> {
     let principal = crate::auth::require_writer()?;
-    Ok(crate::auth::services().auth.api_keys.revoke(&principal.user.id, &id).await?)
+    let services = crate::auth::services();
+    services.auth.api_keys.revoke(&principal.user.id, &id).await?;
+    services.sandbox.tokens.rotate(&principal.user.id).await.map_err(backend::connections::ConnectionError::from)?;
+    Ok(())
 }

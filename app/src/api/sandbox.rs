@@ -16,11 +16,19 @@ pub struct SandboxAccess {
 }
 
 /// The caller's sandbox address, token and bases; the sandbox and its demo base are made on first use.
+/// Refused (403) to read-only API keys, since the token writes.
 #[server(prefix = "/api", endpoint = "sandbox/credentials", input = Json)]
 pub async fn sandbox_credentials() -> Result<SandboxAccess, AppError> {
     use secrecy::ExposeSecret;
 
     let principal = crate::auth::require_user()?;
+    // The sandbox token can write, so a read-only key must not be able to fetch it.
+    if !principal.can_write() {
+        return Err(AppError::Forbidden(
+            "A read-only API key can't fetch the sandbox token, because the token can change records. Use a read-write key.".into(),
+        )
+        .with_status());
+    }
     let services = crate::auth::services();
     // The sandbox's own client, even for users connected to Airtable with a token of their own.
     let (connection, token) = services.connections.sandbox_for(&principal.user.id).await?;

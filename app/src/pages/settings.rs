@@ -22,15 +22,19 @@ use crate::api::keys::{CreateApiKey, RevokeApiKey, list_api_keys};
 use crate::components::signed_in::SignedIn;
 use crate::error::AppError;
 
-/// Changes the caller's password; every other session and refresh token ends.
+/// Changes the caller's password; every other session and refresh token ends, and so does the
+/// sandbox token.
 #[server(prefix = "/api", endpoint = "account/password")]
 pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
     let principal = crate::auth::require_writer()?;
     let session = crate::auth::session().await?;
     let keep = session.id().map(|id| id.to_string());
-    let auth = crate::auth::services().auth;
+    let services = crate::auth::services();
     let ip = crate::auth::client_ip();
-    Ok(auth.change_password(&principal.user, &current_password, &new_password, keep.as_deref(), ip).await?)
+    services.auth.change_password(&principal.user, &current_password, &new_password, keep.as_deref(), ip).await?;
+    // The sandbox token is a credential too; a new password retires it.
+    services.sandbox.tokens.rotate(&principal.user.id).await.map_err(backend::connections::ConnectionError::from)?;
+    Ok(())
 }
 
 #[component]

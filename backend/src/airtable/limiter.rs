@@ -50,7 +50,14 @@ struct Counters {
     waited: Duration,
     rate_limited: u64,
     penalty_until: Option<Instant>,
+    last_seen: Option<Instant>,
 }
+
+/// How often idle bases and tokens are dropped from the limiter's maps.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// A base not called for this long leaves the status page's counters.
+const IDLE_BASE: Duration = Duration::from_secs(3600);
 
 /// Shared, cheaply cloned rate limiter for every Airtable call in the process.
 #[derive(Clone)]
@@ -59,6 +66,7 @@ pub struct Limiter {
     per_token: Arc<DefaultKeyedRateLimiter<String>>,
     bases: Arc<Mutex<HashMap<String, Counters>>>,
     penalty: Duration,
+    last_prune: Arc<Mutex<Instant>>,
 }
 
 impl Limiter {
@@ -68,6 +76,7 @@ impl Limiter {
             per_token: Arc::new(DefaultKeyedRateLimiter::keyed(even_quota(settings.requests_per_second_per_token))),
             bases: Arc::new(Mutex::new(HashMap::new())),
             penalty: settings.penalty,
+            last_prune: Arc::new(Mutex::new(Instant::now())),
         }
     }
 
@@ -88,8 +97,34 @@ impl Limiter {
             let counters = bases.entry(base.as_str().to_owned()).or_default();
             counters.requests += 1;
             counters.waited += waited;
+            counters.last_seen = Some(Instant::now());
         }
+        self.prune_now_and_then();
         waited
+    }
+
+    /// Drops the state of bases and tokens that have gone idle, at most once per
+    /// [`PRUNE_EVERY`], so every base ID ever named does not stay in memory.
+    fn prune_now_and_then(&self) {
+        {
+            let mut last = self.last_prune.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.elapsed() < PRUNE_EVERY {
+                return;
+            }
+            *last = Instant::now();
+        }
+        self.prune(Instant::now());
+    }
+
+    fn prune(&self, now: Instant) {
+        self.per_base.retain_recent();
+        self.per_base.shrink_to_fit();
+        self.per_token.retain_recent();
+        self.per_token.shrink_to_fit();
+        let mut bases = self.bases.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        bases.retain(|_, c| {
+            c.penalty_until.is_some_and(|until| until > now) || c.last_seen.is_some_and(|seen| now.duration_since(seen) < IDLE_BASE)
+        });
     }
 
     /// Records a 429 from Airtable: every request to `base` now waits out the penalty, which is
@@ -102,6 +137,7 @@ impl Limiter {
             let counters = bases.entry(base.as_str().to_owned()).or_default();
             counters.rate_limited += 1;
             counters.penalty_until = Some(Instant::now() + penalty);
+            counters.last_seen = Some(Instant::now());
         }
         penalty
     }
@@ -180,6 +216,19 @@ mod tests {
         let waited = limiter.acquire("token", Some(&base())).await;
         assert!(waited >= Duration::from_millis(100), "{waited:?}");
         assert_eq!(limiter.snapshot()[0].rate_limited, 1);
+    }
+
+    #[tokio::test]
+    async fn idle_bases_are_pruned() {
+        let limiter = Limiter::new(&LimiterSettings { requests_per_second_per_base: 1000, ..Default::default() });
+        limiter.acquire("token", Some(&base())).await;
+        // Well past the ~1 ms a request at 1000/s holds the base's quota.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        limiter.prune(Instant::now());
+        assert_eq!(limiter.per_base.len(), 0, "governor keeps no state for a base back at full quota");
+        assert_eq!(limiter.snapshot().len(), 1, "a base called just now stays on the status page");
+        limiter.prune(Instant::now() + IDLE_BASE);
+        assert!(limiter.snapshot().is_empty());
     }
 
     #[test]

@@ -105,6 +105,11 @@ impl SandboxError {
         Self::new(413, "REQUEST_TOO_LARGE", format!("The request body is over {limit} bytes"))
     }
 
+    /// Every formula evaluator stayed busy for as long as a listing may wait.
+    pub fn busy() -> Self {
+        Self::new(503, "SERVICE_UNAVAILABLE", "The sandbox is busy evaluating other formulas; try again in a moment.")
+    }
+
     pub fn server_error() -> Self {
         Self::new(500, "SERVER_ERROR", "Something went wrong in the sandbox; try again.")
     }

@@ -3,7 +3,8 @@
 //! does arithmetic, arrays read as `a, b` in text).
 //!
 //! Formulas come from API callers, so parsing bounds the source length and nesting depth,
-//! text results are capped in size, and regular expressions run in linear time.
+//! text results are capped in size, regular expressions run in linear time, and a listing's
+//! evaluations share a [`Budget`] of steps, bytes and time.
 
 mod dates;
 mod eval;
@@ -15,6 +16,11 @@ mod regexes;
 mod text;
 mod value;
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use regex::Regex;
 use serde_json::{Map, Value as Json};
 
 use parser::Expr;
@@ -67,6 +73,103 @@ pub enum FormulaError {
         reason: String,
         at: usize,
     },
+    /// Evaluating it over the table took more steps, text or time than one listing may use.
+    #[error(
+        "the formula is too complex to evaluate over this table: it needs more than the sandbox \
+         allows for one listing; simplify it, e.g. with fewer terms or shorter text"
+    )]
+    TooComplex,
+}
+
+/// Evaluation steps one listing may take, over all its records: an expression node counts one.
+pub const MAX_STEPS: u64 = 5_000_000;
+
+/// Bytes of text one listing's evaluations may build or read, over all its records.
+pub const MAX_BYTES: u64 = 128 << 20;
+
+/// Wall-clock time one listing's evaluations may take.
+pub const MAX_TIME: Duration = Duration::from_secs(5);
+
+/// Patterns read from fields that a listing keeps compiled, so REGEX_* with a field-valued
+/// pattern does not compile it again for every record.
+const REGEX_CACHE_ENTRIES: usize = 64;
+
+/// Steps between looks at the clock, which is slower than counting.
+const CLOCK_EVERY: u64 = 4_096;
+
+/// What evaluating a formula may cost, shared by every record of one listing. Once spent,
+/// every further evaluation answers [`FormulaError::TooComplex`].
+#[derive(Debug)]
+pub struct Budget {
+    steps_left: Cell<u64>,
+    bytes_left: Cell<u64>,
+    deadline: Instant,
+    spent: Cell<bool>,
+    patterns: RefCell<HashMap<String, Option<Regex>>>,
+}
+
+impl Budget {
+    /// The sandbox's limits for one listing: [`MAX_STEPS`], [`MAX_BYTES`] and [`MAX_TIME`].
+    pub fn per_listing() -> Self {
+        Self::new(MAX_STEPS, MAX_BYTES, MAX_TIME)
+    }
+
+    pub fn new(steps: u64, bytes: u64, time: Duration) -> Self {
+        Self {
+            steps_left: Cell::new(steps),
+            bytes_left: Cell::new(bytes),
+            deadline: Instant::now() + time,
+            spent: Cell::new(false),
+            patterns: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Whether the budget ran out.
+    pub fn is_spent(&self) -> bool {
+        self.spent.get()
+    }
+
+    /// Takes `steps`; false once the budget is spent.
+    fn step(&self, steps: u64) -> bool {
+        if self.spent.get() {
+            return false;
+        }
+        let left = self.steps_left.get();
+        let after = left.saturating_sub(steps);
+        self.steps_left.set(after);
+        let clock_due = left / CLOCK_EVERY != after / CLOCK_EVERY;
+        if after == 0 || (clock_due && Instant::now() >= self.deadline) {
+            self.spent.set(true);
+        }
+        !self.spent.get()
+    }
+
+    /// Takes `bytes` of text; false once the budget is spent.
+    fn bytes(&self, bytes: usize) -> bool {
+        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+        match self.bytes_left.get().checked_sub(bytes) {
+            Some(left) => self.bytes_left.set(left),
+            None => self.spent.set(true),
+        }
+        !self.spent.get()
+    }
+
+    /// `pattern` compiled, from the cache when it was seen before; `None` when it is invalid.
+    fn regex(&self, pattern: &str) -> Option<Regex> {
+        if let Some(cached) = self.patterns.borrow().get(pattern) {
+            return cached.clone();
+        }
+        // Compiling costs about as much as reading the pattern many times over.
+        if !self.step(1_000) || !self.bytes(pattern.len()) {
+            return None;
+        }
+        let compiled = regexes::compile(pattern).ok();
+        let mut patterns = self.patterns.borrow_mut();
+        if patterns.len() < REGEX_CACHE_ENTRIES {
+            patterns.insert(pattern.to_owned(), compiled.clone());
+        }
+        compiled
+    }
 }
 
 /// One record as a formula sees it.
@@ -108,16 +211,30 @@ impl Formula {
         names
     }
 
-    /// Evaluates to a JSON value: number, string, bool, array, or null for blank and errors.
-    /// Dates come out as ISO 8601 strings in UTC, as Airtable's API returns them.
+    /// Evaluates to a JSON value: number, string, bool, array, or null for blank and errors
+    /// (a spent [`Budget::per_listing`] included). Dates come out as ISO 8601 strings in UTC,
+    /// as Airtable's API returns them.
     pub fn eval(&self, row: &Row<'_>) -> Json {
-        eval::eval(&self.root, row).to_json()
+        eval::eval(&self.root, row, &Budget::per_listing()).to_json()
     }
 
     /// Whether the record passes the filter: Airtable treats 0, `''`, blank, false, an empty
     /// array and errors as false, and everything else as true.
     pub fn matches(&self, row: &Row<'_>) -> bool {
-        eval::eval(&self.root, row).is_truthy()
+        eval::eval(&self.root, row, &Budget::per_listing()).is_truthy()
+    }
+
+    /// Like [`Formula::matches`], drawing on `budget`, which the records of one listing share.
+    ///
+    /// # Errors
+    /// [`FormulaError::TooComplex`] once the budget is spent.
+    pub fn matches_within(&self, row: &Row<'_>, budget: &Budget) -> Result<bool, FormulaError> {
+        let value = eval::eval(&self.root, row, budget);
+        if budget.is_spent() {
+            Err(FormulaError::TooComplex)
+        } else {
+            Ok(value.is_truthy())
+        }
     }
 }
 
@@ -232,6 +349,44 @@ mod tests {
         for source in ["1", "-1", "'0'", "'x'", "TRUE()", "{Tags}", "TODAY()"] {
             assert!(matches_with(source, json!({"Tags": ["a"]})), "{source}");
         }
+    }
+
+    #[test]
+    fn a_formula_that_builds_too_much_text_spends_the_budget() {
+        let terms = vec!["LEN(REPT('a', 1000000)) > 0"; 1_000].join(", ");
+        let formula = Formula::parse(&format!("AND({terms})")).unwrap();
+        let fields = Map::new();
+        let budget = Budget::per_listing();
+        assert_eq!(
+            formula.matches_within(&super::testing::row(&fields), &budget),
+            Err(FormulaError::TooComplex)
+        );
+        assert!(budget.is_spent());
+    }
+
+    #[test]
+    fn a_listing_stops_once_its_steps_are_spent() {
+        let formula = Formula::parse("1 + 1 = 2").unwrap();
+        let fields = Map::new();
+        let row = super::testing::row(&fields);
+        // "1 + 1 = 2" is five nodes: the comparison, the sum, and three numbers.
+        let budget = Budget::new(12, MAX_BYTES, MAX_TIME);
+        assert_eq!(formula.matches_within(&row, &budget), Ok(true));
+        assert_eq!(formula.matches_within(&row, &budget), Ok(true));
+        assert_eq!(formula.matches_within(&row, &budget), Err(FormulaError::TooComplex));
+    }
+
+    #[test]
+    fn field_valued_patterns_are_compiled_once_and_the_cache_stays_small() {
+        let formula = Formula::parse("REGEX_MATCH({Name}, {Pattern})").unwrap();
+        let budget = Budget::per_listing();
+        for i in 0..200 {
+            let fields = json!({"Name": format!("item {i}"), "Pattern": format!("^item {}$", i % 100)});
+            let fields = fields.as_object().cloned().unwrap_or_default();
+            let row = super::testing::row(&fields);
+            assert_eq!(formula.matches_within(&row, &budget), Ok(i < 100), "{i}");
+        }
+        assert_eq!(budget.patterns.borrow().len(), REGEX_CACHE_ENTRIES);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use chrono::DateTime;
 use serde_json::{Map, Value, json};
 
 use super::cells;
-use super::formula::{Formula, Row};
+use super::formula::{self, Budget, Formula, Row};
 use super::store::StoredRecord;
 use super::{Sandbox, SandboxError};
 use crate::airtable::{CellFormat, ListQuery};
@@ -172,6 +172,10 @@ impl Sandbox {
     }
 
     /// The table's records that pass `formula`, in creation order.
+    ///
+    /// The formula runs on a blocking thread, a few listings at a time,
+    /// within one [`Budget`] for the whole listing, so a costly formula neither stalls the
+    /// async workers nor runs for long.
     async fn matching(&self, table: &Table, formula: Option<&str>, now: i64) -> Result<Vec<StoredRecord>, SandboxError> {
         let formula = match formula.map(str::trim).filter(|f| !f.is_empty()) {
             None => None,
@@ -185,14 +189,35 @@ impl Sandbox {
         };
         let records = self.store.records(table.id.as_str()).await?;
         let Some(formula) = formula else { return Ok(records) };
-        Ok(records
-            .into_iter()
-            .filter(|record| {
-                let named = named_cells(table, &full_cells(table, record));
-                formula.matches(&Row { id: &record.id, created_ms: record.created_ms, fields: &named, now_ms: now })
-            })
-            .collect())
+        let permit = tokio::time::timeout(formula::MAX_TIME, self.evaluators.clone().acquire_owned())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or_else(SandboxError::busy)?;
+        let table = table.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            filter(&table, records, &formula, now)
+        });
+        task.await.map_err(|e| {
+            tracing::error!(error = %e, "a sandbox formula evaluation did not finish");
+            SandboxError::server_error()
+        })?
     }
+}
+
+/// The records that pass `formula`, all evaluated within one [`Budget`].
+fn filter(table: &Table, records: Vec<StoredRecord>, formula: &Formula, now: i64) -> Result<Vec<StoredRecord>, SandboxError> {
+    let budget = Budget::per_listing();
+    let mut kept = Vec::new();
+    for record in records {
+        let named = named_cells(table, &full_cells(table, &record));
+        let row = Row { id: &record.id, created_ms: record.created_ms, fields: &named, now_ms: now };
+        if formula.matches_within(&row, &budget).map_err(SandboxError::invalid_formula)? {
+            kept.push(record);
+        }
+    }
+    Ok(kept)
 }
 
 /// Orders records by the query's sort keys; ties keep creation order.

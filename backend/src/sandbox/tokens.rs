@@ -74,10 +74,15 @@ impl SandboxTokens {
         Ok((SecretString::from(token), true))
     }
 
-    /// Replaces the user's token; the old one stops working at once.
-    pub async fn rotate(&self, user: &UserId) -> Result<SecretString, SandboxError> {
+    /// Retires the user's token: it stops working at once, and the next use of the sandbox
+    /// makes a new one (see [`super::Sandbox::provision`]).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn rotate(&self, user: &UserId) -> Result<(), SandboxError> {
         sqlx::query("DELETE FROM sandbox_tokens WHERE user_id = $1").bind(user.as_str()).execute(self.db.pool()).await?;
-        Ok(self.token_for(user).await?.0)
+        tracing::info!(user.id = %user, "retired a sandbox token");
+        Ok(())
     }
 }
 

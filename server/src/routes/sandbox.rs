@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -29,6 +29,28 @@ pub fn router() -> Router<Sandbox> {
         .route("/{base}/{table}/listRecords", post(list_records_by_body))
         .route("/{base}/{table}/{record}", get(get_record).patch(update_record).put(replace_record).delete(delete_record))
         .fallback(|| async { failure(SandboxError::not_found()) })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+/// Largest request body the sandbox reads, in bytes: ten records of long text and a POSTed
+/// formula fit well within it.
+const BODY_LIMIT: usize = 2 << 20;
+
+/// A request body, refused in Airtable's error shape when it is too large or unreadable.
+struct Body(Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        Bytes::from_request(request, state).await.map(Body).map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                failure(SandboxError::too_large(BODY_LIMIT))
+            } else {
+                failure(SandboxError::invalid_request("The request body could not be read."))
+            }
+        })
+    }
 }
 
 type Answer = Result<Response, Response>;
@@ -53,6 +75,10 @@ async fn admit(sandbox: &Sandbox, headers: &HeaderMap, base: Option<&str>) -> Re
 }
 
 fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
+    // Serde would also read a struct from a JSON array, which no endpoint takes.
+    if !bytes.trim_ascii_start().starts_with(b"{") {
+        return Err(failure(SandboxError::invalid_request("The request body must be a JSON object.")));
+    }
     serde_json::from_slice(bytes).map_err(|e| {
         failure(SandboxError::invalid_request(format!("The request body is not what this endpoint takes: {e}")))
     })
@@ -71,7 +97,7 @@ struct NewBase {
     tables: Vec<NewTable>,
 }
 
-async fn create_base(State(sandbox): State<Sandbox>, headers: HeaderMap, bytes: Bytes) -> Answer {
+async fn create_base(State(sandbox): State<Sandbox>, headers: HeaderMap, Body(bytes): Body) -> Answer {
     let owner = admit(&sandbox, &headers, None).await?;
     let new: NewBase = body(&bytes)?;
     ok(sandbox.create_base(&owner, &new.name, &new.tables).await.map_err(failure)?)
@@ -82,7 +108,7 @@ async fn base_schema(State(sandbox): State<Sandbox>, headers: HeaderMap, Path(ba
     ok(sandbox.base_schema(&owner, &base).await.map_err(failure)?)
 }
 
-async fn create_table(State(sandbox): State<Sandbox>, headers: HeaderMap, Path(base): Path<String>, bytes: Bytes) -> Answer {
+async fn create_table(State(sandbox): State<Sandbox>, headers: HeaderMap, Path(base): Path<String>, Body(bytes): Body) -> Answer {
     let owner = admit(&sandbox, &headers, Some(&base)).await?;
     let new: NewTable = body(&bytes)?;
     ok(sandbox.create_table(&owner, &base, &new).await.map_err(failure)?)
@@ -92,7 +118,7 @@ async fn update_table(
     State(sandbox): State<Sandbox>,
     headers: HeaderMap,
     Path((base, table)): Path<(String, String)>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Answer {
     let owner = admit(&sandbox, &headers, Some(&base)).await?;
     let change: Rename = body(&bytes)?;
@@ -103,7 +129,7 @@ async fn create_field(
     State(sandbox): State<Sandbox>,
     headers: HeaderMap,
     Path((base, table)): Path<(String, String)>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Answer {
     let owner = admit(&sandbox, &headers, Some(&base)).await?;
     let new: NewField = body(&bytes)?;
@@ -114,7 +140,7 @@ async fn update_field(
     State(sandbox): State<Sandbox>,
     headers: HeaderMap,
     Path((base, table, field)): Path<(String, String, String)>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Answer {
     let owner = admit(&sandbox, &headers, Some(&base)).await?;
     let change: Rename = body(&bytes)?;
@@ -136,7 +162,7 @@ async fn list_records_by_body(
     State(sandbox): State<Sandbox>,
     headers: HeaderMap,
     Path((base, table)): Path<(String, String)>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Answer {
     let owner = admit(&sandbox, &headers, Some(&base)).await?;
     let query: ListQuery = if bytes.is_empty() { ListQuery::default() } else { body(&bytes)? };
@@ -206,19 +232,22 @@ async fn create_records(
     State(sandbox): State<Sandbox>,
     headers: HeaderMap,
     Path((base, table)): Path<(String, String)>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Answer {
     let owner = admit(&sandbox, &headers, Some(&base)).await?;
     let (request, single) = body::<WriteBody>(&bytes)?.into_request(false, None);
     let created = sandbox.create_records(&owner, &base, &table, &request).await.map_err(failure)?;
-    if single { ok(&created[0]) } else { ok(json!({ "records": created })) }
+    match created.first() {
+        Some(one) if single => ok(one),
+        _ => ok(json!({ "records": created })),
+    }
 }
 
-async fn update_records(state: State<Sandbox>, headers: HeaderMap, path: Path<(String, String)>, bytes: Bytes) -> Answer {
+async fn update_records(state: State<Sandbox>, headers: HeaderMap, path: Path<(String, String)>, Body(bytes): Body) -> Answer {
     write_many(state, headers, path, bytes, false).await
 }
 
-async fn replace_records(state: State<Sandbox>, headers: HeaderMap, path: Path<(String, String)>, bytes: Bytes) -> Answer {
+async fn replace_records(state: State<Sandbox>, headers: HeaderMap, path: Path<(String, String)>, Body(bytes): Body) -> Answer {
     write_many(state, headers, path, bytes, true).await
 }
 
@@ -238,11 +267,11 @@ async fn write_many(
     ok(json!({ "records": updated }))
 }
 
-async fn update_record(state: State<Sandbox>, headers: HeaderMap, path: Path<(String, String, String)>, bytes: Bytes) -> Answer {
+async fn update_record(state: State<Sandbox>, headers: HeaderMap, path: Path<(String, String, String)>, Body(bytes): Body) -> Answer {
     write_one(state, headers, path, bytes, false).await
 }
 
-async fn replace_record(state: State<Sandbox>, headers: HeaderMap, path: Path<(String, String, String)>, bytes: Bytes) -> Answer {
+async fn replace_record(state: State<Sandbox>, headers: HeaderMap, path: Path<(String, String, String)>, Body(bytes): Body) -> Answer {
     write_one(state, headers, path, bytes, true).await
 }
 
@@ -256,7 +285,7 @@ async fn write_one(
     let owner = admit(&sandbox, &headers, Some(&base)).await?;
     let (request, _) = body::<WriteBody>(&bytes)?.into_request(replace, Some(record));
     let updated = sandbox.update_records(&owner, &base, &table, &request).await.map_err(failure)?;
-    ok(&updated[0])
+    ok(updated.first().ok_or_else(|| failure(SandboxError::server_error()))?)
 }
 
 async fn delete_records(

@@ -1228,12 +1228,6 @@ async fn user_b_can_not_reach_user_a_objects_through_any_endpoint(app: TestApp) 
         };
         for call in calls {
             tried += 1;
-            // The sandbox allows 5 requests a second per base, and counts B's refused
-            // requests against Ada's base (an open finding): keep under it, or Ada's own reads
-            // below wait out the 30 s penalty.
-            if call_names(call, &ada.base) {
-                keep_under_the_sandbox_rate_limit().await;
-            }
             let (status, body) = app.send(call).await;
             let what = format!("{endpoint} ({} {})", call.method, call.path);
             // A refusal may repeat the IDs it was given; an answer about B's own things
@@ -1280,7 +1274,6 @@ async fn user_b_can_not_reach_user_a_objects_through_any_endpoint(app: TestApp) 
         ),
     ] {
         tried += 1;
-        keep_under_the_sandbox_rate_limit().await;
         let result = crate::mcp::call(&mcp, name, arguments).await;
         let text = crate::mcp::text(&result);
         if result.is_error != Some(true) || text.contains(ADA_TASK) {
@@ -1297,12 +1290,6 @@ async fn user_b_can_not_reach_user_a_objects_through_any_endpoint(app: TestApp) 
 
     let after = ada_state(&app, &ada).await;
     assert_eq!(after, before, "Ada's data changed");
-}
-
-/// A pause long enough for a call that makes two sandbox requests (schema, then records) to
-/// stay under the sandbox's 5 requests a second per base.
-async fn keep_under_the_sandbox_rate_limit() {
-    tokio::time::sleep(std::time::Duration::from_millis(450)).await;
 }
 
 /// Whether `call` itself carries `secret` (an ID B was given to try), which an error message

@@ -23,4 +23,5 @@ mod migrations;
 mod mcp;
 mod observability;
 mod pages;
+mod sandbox_security;
 mod tools;

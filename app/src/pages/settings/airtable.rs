@@ -27,9 +27,20 @@ pub async fn disconnect_airtable() -> Result<ConnectionView, AppError> {
     Ok(crate::auth::services().connections.remove_token(&principal.user.id).await?)
 }
 
+/// Retires the caller's sandbox token; clients using it get 401 until given the new one, which
+/// `POST /api/sandbox/credentials` hands out.
+#[server(prefix = "/api", endpoint = "sandbox/rotate")]
+pub async fn rotate_sandbox_token() -> Result<(), AppError> {
+    let principal = crate::auth::require_writer()?;
+    let services = crate::auth::services();
+    services.sandbox.tokens.rotate(&principal.user.id).await.map_err(backend::connections::ConnectionError::from)?;
+    Ok(())
+}
+
 #[component]
 pub fn AirtableSection() -> impl IntoView {
     let connect = ServerAction::<ConnectAirtable>::new();
+    let rotate = ServerAction::<RotateSandboxToken>::new();
     let disconnect = ServerAction::<DisconnectAirtable>::new();
     let connection = Resource::new(move || (connect.version().get(), disconnect.version().get()), |_| airtable_connection());
     view! {
@@ -55,6 +66,17 @@ pub fn AirtableSection() -> impl IntoView {
                     None => ().into_any(),
                 }}
                 <button type="submit" class="button" disabled=connect.pending()>"Save token"</button>
+            </ActionForm>
+            <ActionForm action=rotate attr:class="inline-form">
+                <p class="hint">
+                    "Scripts and Airtable clients pointed at your sandbox use its token. Rotate it if it may have leaked: the old one stops working at once."
+                </p>
+                {move || match rotate.value().get() {
+                    Some(Ok(())) => view! { <p class="success" role="status">"Sandbox token rotated. Fetch the new one from /api/sandbox/credentials."</p> }.into_any(),
+                    Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    None => ().into_any(),
+                }}
+                <button type="submit" class="button secondary" disabled=rotate.pending()>"Rotate sandbox token"</button>
             </ActionForm>
         </section>
     }

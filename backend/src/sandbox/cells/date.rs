@@ -104,7 +104,7 @@ pub fn write_date(field: &Field, input: &Value, typecast: bool) -> Result<Writte
     let day = iso_day(text)
         .or_else(|| {
             (text.len() > 10 && instant(text).is_some())
-                .then(|| iso_day(&text[..10]))
+                .then(|| text.get(..10).and_then(iso_day))
                 .flatten()
         })
         .or_else(|| if typecast { loose_day(text) } else { None });
@@ -173,16 +173,19 @@ pub fn parse_time_zone(time_zone: &str) -> Option<i32> {
 
 /// Reads "+HH:MM", "+HHMM" or "+HH" (or with "-") as minutes east of UTC.
 fn parse_offset(text: &str) -> Option<i32> {
-    let sign = match text.as_bytes().first()? {
-        b'+' => 1,
-        b'-' => -1,
-        _ => return None,
+    let (sign, rest) = if let Some(rest) = text.strip_prefix('+') {
+        (1, rest)
+    } else {
+        (-1, text.strip_prefix('-')?)
     };
-    let rest = &text[1..];
+    // Offsets are ASCII; anything else would put the byte positions below inside a character.
+    if !rest.is_ascii() {
+        return None;
+    }
     let (hours, minutes) = match rest.len() {
         1 | 2 => (rest, "0"),
-        4 => (&rest[..2], &rest[2..]),
-        5 if rest.as_bytes()[2] == b':' => (&rest[..2], &rest[3..]),
+        4 => (rest.get(..2)?, rest.get(2..)?),
+        5 if rest.as_bytes().get(2) == Some(&b':') => (rest.get(..2)?, rest.get(3..)?),
         _ => return None,
     };
     let hours: i32 = digits(hours)?;
@@ -200,22 +203,26 @@ fn digits<T: std::str::FromStr>(text: &str) -> Option<T> {
 /// Reads exactly "YYYY-MM-DD".
 fn iso_day(text: &str) -> Option<Day> {
     let b = text.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    if !text.is_ascii() || b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
     Day::new(
-        digits(&text[..4])?,
-        digits(&text[5..7])?,
-        digits(&text[8..])?,
+        digits(text.get(..4)?)?,
+        digits(text.get(5..7)?)?,
+        digits(text.get(8..)?)?,
     )
 }
 
 /// Reads an ISO 8601 date or date-time as unix milliseconds: "YYYY-MM-DD", then optionally "T"
 /// (or a space) and "HH:MM[:SS[.fff]]", then optionally "Z" or an offset; no offset means UTC.
 fn instant(text: &str) -> Option<i64> {
+    // Every form read here is ASCII, which keeps the byte positions below on characters.
+    if !text.is_ascii() {
+        return None;
+    }
     let day = iso_day(text.get(..10)?)?;
     let midnight = day.days() * MS_PER_DAY;
-    let rest = &text[10..];
+    let rest = text.get(10..)?;
     if rest.is_empty() {
         return Some(midnight);
     }
@@ -224,21 +231,21 @@ fn instant(text: &str) -> Option<i64> {
         digits::<i64>(rest.get(..2)?)?,
         digits::<i64>(rest.get(3..5)?)?,
     );
-    if rest.as_bytes()[2] != b':' || hours > 23 || minutes > 59 {
+    if rest.as_bytes().get(2) != Some(&b':') || hours > 23 || minutes > 59 {
         return None;
     }
-    let mut rest = &rest[5..];
+    let mut rest = rest.get(5..)?;
     let mut seconds = 0;
     let mut millis = 0;
     if let Some(after) = rest.strip_prefix(':') {
         seconds = digits::<i64>(after.get(..2)?)?;
-        rest = &after[2..];
+        rest = after.get(2..)?;
         if let Some(after) = rest.strip_prefix('.') {
             let len = after.bytes().take_while(u8::is_ascii_digit).count();
             // Airtable keeps milliseconds; finer digits are dropped, not rounded.
-            let fraction = format!("{:0<3}", &after[..len.min(3)]);
+            let fraction = format!("{:0<3}", after.get(..len.min(3))?);
             millis = digits::<i64>(&fraction).filter(|_| len > 0)?;
-            rest = &after[len..];
+            rest = after.get(len..)?;
         }
     }
     if seconds > 59 {
@@ -373,7 +380,7 @@ fn format_day(options: Option<&Value>, day: Day) -> String {
         (Some("iso"), _) | (None, Some("YYYY-MM-DD")) => format!("{year:04}-{month:02}-{day:02}"),
         (Some("european"), _) | (None, Some("D/M/YYYY")) => format!("{day}/{month}/{year}"),
         (Some("friendly"), _) | (None, Some("LL")) => {
-            format!("{} {day}, {year}", MONTHS[month as usize - 1])
+            format!("{} {day}, {year}", MONTHS.get(month.saturating_sub(1) as usize).copied().unwrap_or_default())
         }
         _ => format!("{month}/{day}/{year}"),
     }

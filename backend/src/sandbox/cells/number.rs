@@ -146,8 +146,8 @@ pub fn text_of(n: &serde_json::Number) -> String {
 pub fn parse_text(text: &str, symbol: Option<&str>) -> Option<f64> {
     let mut s = text.trim();
     let percent = s.ends_with('%');
-    if percent {
-        s = s[..s.len() - 1].trim_end();
+    if let Some(before) = s.strip_suffix('%') {
+        s = before.trim_end();
     }
     let mut s = s.to_owned();
     if let Some(symbol) = symbol.filter(|sym| !sym.is_empty()) {
@@ -253,10 +253,9 @@ fn round_to(n: f64, digits: u32) -> f64 {
 /// `n` with exactly `digits` decimals, rounded as in [`round_to`].
 fn fixed(n: f64, digits: u32) -> String {
     let text = format!("{:.*}", digits as usize, round_to(n, digits));
-    if text.starts_with('-') && text[1..].bytes().all(|b| b == b'0' || b == b'.') {
-        text[1..].into()
-    } else {
-        text
+    match text.strip_prefix('-') {
+        Some(unsigned) if unsigned.bytes().all(|b| b == b'0' || b == b'.') => unsigned.into(),
+        _ => text,
     }
 }
 

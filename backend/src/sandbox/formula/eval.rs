@@ -5,29 +5,41 @@ use std::cmp::Ordering;
 
 use regex::Regex;
 
-use super::Row;
 use super::functions::{self, Function};
 use super::lexer::Op;
 use super::parser::Expr;
 use super::value::{Value, compare, equal};
+use super::{Budget, Row};
 
-pub(super) fn eval(expr: &Expr, row: &Row<'_>) -> Value {
-    match expr {
+/// Evaluates `expr`, charging each node and the text it makes to `budget`; once the budget is
+/// spent, every node is an error, so what is left of the tree unwinds at once.
+pub(super) fn eval(expr: &Expr, row: &Row<'_>, budget: &Budget) -> Value {
+    if !budget.step(1) {
+        return Value::Error;
+    }
+    let value = match expr {
         Expr::Number(n) => Value::Number(*n),
         Expr::Text(text) => Value::Text(text.clone()),
         Expr::Bool(b) => Value::Bool(*b),
         Expr::Field(name) => row.fields.get(name).map_or(Value::Blank, Value::from_json),
-        Expr::Negate(inner) => eval(inner, row)
+        Expr::Negate(inner) => eval(inner, row, budget)
             .to_number()
             .map_or(Value::Error, |n| Value::number(-n)),
-        Expr::Chain { first, rest } => rest.iter().fold(eval(first, row), |left, (op, right)| {
-            binary(*op, left, &eval(right, row))
-        }),
+        Expr::Chain { first, rest } => {
+            rest.iter().fold(eval(first, row, budget), |left, (op, right)| {
+                binary(*op, left, &eval(right, row, budget))
+            })
+        }
         Expr::Call {
             function,
             args,
             pattern,
-        } => call(*function, args, pattern.as_ref(), row),
+        } => call(*function, args, pattern.as_ref(), row, budget),
+    };
+    if budget.bytes(value.size()) {
+        value
+    } else {
+        Value::Error
     }
 }
 
@@ -68,24 +80,31 @@ fn binary(op: Op, left: Value, right: &Value) -> Value {
     }
 }
 
-fn call(function: Function, args: &[Expr], pattern: Option<&Regex>, row: &Row<'_>) -> Value {
+fn call(
+    function: Function,
+    args: &[Expr],
+    pattern: Option<&Regex>,
+    row: &Row<'_>,
+    budget: &Budget,
+) -> Value {
+    let arg = |index: usize| args.get(index).map_or(Value::Error, |a| eval(a, row, budget));
     match function {
         Function::If => {
-            let condition = eval(&args[0], row);
+            let condition = arg(0);
             if condition.is_error() {
                 Value::Error
             } else if condition.is_truthy() {
-                eval(&args[1], row)
+                arg(1)
             } else {
-                args.get(2).map_or(Value::Blank, |other| eval(other, row))
+                args.get(2).map_or(Value::Blank, |other| eval(other, row, budget))
             }
         }
-        Function::Switch => switch(args, row),
+        Function::Switch => switch(args, row, budget),
         Function::And | Function::Or => {
             // Stops at the first argument that decides the result, as a filter usually can.
             let deciding = function == Function::Or;
             for arg in args {
-                let value = eval(arg, row);
+                let value = eval(arg, row, budget);
                 if value.is_error() {
                     return Value::Error;
                 }
@@ -95,11 +114,21 @@ fn call(function: Function, args: &[Expr], pattern: Option<&Regex>, row: &Row<'_
             }
             Value::Bool(!deciding)
         }
-        Function::IsError => Value::Bool(eval(&args[0], row).is_error()),
+        Function::IsError => Value::Bool(arg(0).is_error()),
         _ => {
-            let values: Vec<Value> = args.iter().map(|arg| eval(arg, row)).collect();
+            let values: Vec<Value> = args.iter().map(|arg| eval(arg, row, budget)).collect();
             if values.iter().any(Value::is_error) {
                 return Value::Error;
+            }
+            if function.pattern_arg() && pattern.is_none() {
+                // A pattern from a field or an expression: compiled once per listing.
+                let Some(text) = values.get(1).map(Value::to_text) else {
+                    return Value::Error;
+                };
+                return match budget.regex(&text) {
+                    Some(regex) => functions::apply(function, &values, Some(&regex), row),
+                    None => Value::Error,
+                };
             }
             functions::apply(function, &values, pattern, row)
         }
@@ -108,19 +137,24 @@ fn call(function: Function, args: &[Expr], pattern: Option<&Regex>, row: &Row<'_
 
 /// SWITCH(expression, pattern, result, …, [default]): the result of the first pattern equal
 /// to the expression, else the default or blank.
-fn switch(args: &[Expr], row: &Row<'_>) -> Value {
-    let subject = eval(&args[0], row);
+fn switch(args: &[Expr], row: &Row<'_>, budget: &Budget) -> Value {
+    let Some((subject, rest)) = args.split_first() else {
+        return Value::Error;
+    };
+    let subject = eval(subject, row, budget);
     if subject.is_error() {
         return Value::Error;
     }
-    let mut cases = args[1..].chunks_exact(2);
+    let mut cases = rest.chunks_exact(2);
     for case in cases.by_ref() {
-        if equal(&subject, &eval(&case[0], row)) {
-            return eval(&case[1], row);
+        if let [pattern, result] = case
+            && equal(&subject, &eval(pattern, row, budget))
+        {
+            return eval(result, row, budget);
         }
     }
     match cases.remainder() {
-        [default] => eval(default, row),
+        [default] => eval(default, row, budget),
         _ => Value::Blank,
     }
 }

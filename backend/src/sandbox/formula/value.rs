@@ -72,6 +72,15 @@ impl Value {
         }
     }
 
+    /// Roughly how many bytes the value holds, for the evaluation budget.
+    pub(super) fn size(&self) -> usize {
+        match self {
+            Value::Text(s) => s.len(),
+            Value::Array(items) => items.iter().map(|item| item.size().saturating_add(8)).fold(0, usize::saturating_add),
+            _ => 0,
+        }
+    }
+
     pub(super) fn is_error(&self) -> bool {
         matches!(self, Value::Error)
     }
