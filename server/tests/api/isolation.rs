@@ -77,6 +77,7 @@ struct Ada {
     key_id: String,
     handle: String,
     user_id: String,
+    sandbox_token: String,
     secrets: Vec<String>,
 }
 
@@ -353,6 +354,7 @@ async fn set_up_ada(app: &TestApp) -> Ada {
         key_id,
         handle,
         user_id,
+        sandbox_token: sandbox_token.expose_secret().to_owned(),
         secrets,
     }
 }
@@ -410,6 +412,8 @@ async fn ada_state(app: &TestApp, ada: &Ada) -> Value {
         StatusCode::OK,
         "Ada's browser session still works"
     );
+    let sandbox = app.client.get(app.url("/sandbox/v0/meta/bases")).bearer_auth(&ada.sandbox_token).send().await.unwrap();
+    assert_eq!(sandbox.status(), StatusCode::OK, "Ada's sandbox token still works");
     let sessions: Value = sessions.json().await.unwrap();
     let handles: BTreeSet<String> = sessions
         .as_array()
@@ -663,6 +667,10 @@ fn cases(ada: &Ada, bob: &Bob) -> BTreeMap<String, Case> {
         (
             "/api/sandbox/credentials".into(),
             json_call(bob, "/api/sandbox/credentials", json!({}), OwnOnly),
+        ),
+        (
+            "/api/sandbox/rotate".into(),
+            Case::NoObject("rotates the caller's own token; called after the sweep (it retires B's token), with Ada's token read back"),
         ),
         (
             "/api/mcp/endpoint".into(),
@@ -1281,6 +1289,9 @@ async fn user_b_can_not_reach_user_a_objects_through_any_endpoint(app: TestApp) 
         }
     }
     mcp.cancel().await.unwrap();
+    let no_fields: [(&str, &str); 0] = [];
+    let rotated = app.client.post(app.url("/api/sandbox/rotate")).bearer_auth(&bob.token).form(&no_fields).send().await.unwrap();
+    assert_eq!(rotated.status(), StatusCode::OK, "B rotates B's own sandbox token");
     assert!(
         failures.is_empty(),
         "{} of {tried} calls reached Ada's objects or answered wrongly:\n{}",
