@@ -133,10 +133,17 @@ test('a user chooses an OpenAI-compatible LLM, keeps its key across a model chan
 
   await section.getByLabel('Provider').selectOption('openai_compatible');
   await section.getByLabel('Model').fill('llama3.1:8b');
+  // A server on this machine is refused until the administrator allows its host.
   await section.getByLabel('Endpoint').fill('http://127.0.0.1:11434/v1');
   await section.getByLabel('API key').fill('sk-local-key-7781');
   await section.getByRole('button', { name: 'Save LLM settings' }).click();
-  await expect(summary).toHaveText('Your chat uses llama3.1:8b at http://127.0.0.1:11434/v1.');
+  await expect(section.getByRole('alert')).toContainText('PYAIRTABLE_LLM_ALLOWED_HOSTS');
+  await expect(summary).toHaveText("You use the server's default: the offline assistant.");
+
+  await section.getByLabel('Endpoint').fill('https://llm.example.com/v1');
+  await section.getByLabel('API key').fill('sk-local-key-7781');
+  await section.getByRole('button', { name: 'Save LLM settings' }).click();
+  await expect(summary).toHaveText('Your chat uses llama3.1:8b at https://llm.example.com/v1.');
   await expect(section).toContainText('A key ending in 7781 is saved.');
   // The key itself is never put back in the page.
   expect(await page.content()).not.toContain('sk-local-key-7781');
@@ -147,7 +154,7 @@ test('a user chooses an OpenAI-compatible LLM, keeps its key across a model chan
   await expect(summary).toContainText('qwen2.5:14b');
   await page.reload();
   await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
-  await expect(summary).toHaveText('Your chat uses qwen2.5:14b at http://127.0.0.1:11434/v1.');
+  await expect(summary).toHaveText('Your chat uses qwen2.5:14b at https://llm.example.com/v1.');
   await expect(section).toContainText('A key ending in 7781 is saved.');
 
   // An endpoint that is not a web address is explained, and the form keeps what was typed.
@@ -161,7 +168,7 @@ test('a user chooses an OpenAI-compatible LLM, keeps its key across a model chan
   await section.getByRole('button', { name: 'Save LLM settings' }).click();
   await expect(section.getByRole('alert')).toContainText('Gemini needs an API key');
   await expect(section.getByLabel('API key')).toBeVisible();
-  await expect(summary).toHaveText('Your chat uses qwen2.5:14b at http://127.0.0.1:11434/v1.');
+  await expect(summary).toHaveText('Your chat uses qwen2.5:14b at https://llm.example.com/v1.');
 
   await section.getByRole('button', { name: "Use the server's default" }).click();
   await expect(summary).toHaveText("You use the server's default: the offline assistant.");

@@ -50,7 +50,7 @@ pub struct LlmChoice {
 pub enum LlmSettingsError {
     #[error("The model name “{0}” can't be used: give the provider's model ID, such as gemini-2.5-flash or llama3.1:8b (no spaces, at most 100 characters).")]
     Model(String),
-    #[error("The endpoint “{0}” can't be used: give an http:// or https:// address such as https://api.openai.com/v1 or http://127.0.0.1:11434/v1, without a user name or password in it.")]
+    #[error("The endpoint “{0}” can't be used: give an http:// or https:// address such as https://api.openai.com/v1 or https://openrouter.ai/api/v1, without a user name or password in it.")]
     BaseUrl(String),
     #[error("The endpoint “{0}” is at a local or private network address, which this server does not call for you. Use the provider's public address, or ask your administrator to add the host to PYAIRTABLE_LLM_ALLOWED_HOSTS.")]
     PrivateEndpoint(String),

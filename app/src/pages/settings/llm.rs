@@ -118,7 +118,7 @@ fn LlmForm(current: LlmSettingsView, save: ServerAction<SaveLlmSettings>, reset:
                     "Endpoint"
                     <input type="url" name="base_url" spellcheck="false" value=base_url.clone() required />
                 </label>
-                <p class="hint">"OpenAI, OpenRouter, or your own Ollama, vLLM or llama.cpp server, up to /v1."</p>
+                <p class="hint">"OpenAI, OpenRouter, or your own Ollama, vLLM or llama.cpp server, up to /v1. A server on this machine or your private network works once the administrator allows its host."</p>
             </Show>
             <Show when=move || provider.get() != LlmProvider::Offline>
                 <label>
