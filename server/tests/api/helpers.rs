@@ -102,6 +102,16 @@ impl TestApp {
         response.json().await.expect("a token pair")
     }
 
+    /// A JSON `POST` as the holder of `bearer`, which must succeed; its answer as JSON (or as a
+    /// JSON string when it is not JSON).
+    pub async fn post_as(&self, bearer: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let response = self.client.post(self.url(path)).bearer_auth(bearer).json(&body).send().await.expect("the request is answered");
+        let status = response.status();
+        let text = response.text().await.expect("an answer body");
+        assert!(status.is_success(), "{path} answered {status}: {text}");
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+    }
+
     /// An access token for an existing account, for `Authorization: Bearer`.
     pub async fn access_token(&self, email: &str, password: &str) -> String {
         self.token_pair(email, password).await["access_token"].as_str().expect("an access token").to_owned()

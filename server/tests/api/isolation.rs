@@ -121,21 +121,6 @@ impl TestApp {
         (status, text)
     }
 
-    async fn post_as(&self, bearer: &str, path: &str, body: Value) -> Value {
-        let response = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(bearer)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        assert!(status.is_success(), "{path} answered {status}: {text}");
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    }
-
     async fn form_as(&self, bearer: &str, path: &str, form: &[(&str, &str)]) -> Value {
         let response = self
             .client

@@ -105,23 +105,12 @@ async fn a_password_change_retires_the_sandbox_token(app: TestApp) {
 
 async fn revoking_the_key_that_fetched_the_sandbox_token_retires_the_token(app: TestApp) {
     let (access, _, _) = app.sandbox_owner("ada@example.com").await;
-    let created: Value = app
-        .client
-        .post(app.url("/api/keys/create"))
-        .bearer_auth(&access)
-        .json(&json!({ "name": "script", "scope": "write" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = app.post_as(&access, "/api/keys/create", json!({ "name": "script", "scope": "write" })).await;
     let key = created["key"].as_str().unwrap();
     let credentials: Value = app.sandbox_credentials(key).await.json().await.unwrap();
     let fetched = credentials["token"].as_str().unwrap().to_owned();
     assert_eq!(app.sandbox_get(&fetched, "/meta/bases").await.status(), StatusCode::OK);
-    let revoked = app.client.post(app.url("/api/keys/revoke")).bearer_auth(&access).json(&json!({ "id": created["id"] })).send().await.unwrap();
-    assert_eq!(revoked.status(), StatusCode::OK);
+    app.post_as(&access, "/api/keys/revoke", json!({ "id": created["id"] })).await;
     assert_eq!(app.sandbox_get(&fetched, "/meta/bases").await.status(), StatusCode::UNAUTHORIZED);
 }
 
