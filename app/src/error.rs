@@ -78,9 +78,17 @@ impl AppError {
         Self::Internal { request_id: request_id::current() }.with_status()
     }
 
-    /// Sets this error's status on the response being built, so scripts can branch on it.
+    /// Sets this error's status on the response being built, so scripts can branch on it. A
+    /// form a browser posted before the page hydrated keeps Leptos' redirect back to the page,
+    /// which shows the error; a 4xx status there would leave the browser on the raw JSON.
     #[cfg(feature = "ssr")]
     pub fn with_status(self) -> Self {
+        let browser_form = leptos::prelude::use_context::<http::request::Parts>().is_some_and(|parts| {
+            parts.headers.get(http::header::ACCEPT).and_then(|accept| accept.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
+        });
+        if browser_form {
+            return self;
+        }
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
             if let Some(seconds) = self.retry_after_s() {

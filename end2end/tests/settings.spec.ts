@@ -112,6 +112,7 @@ test('settings show the sandbox connection and this browser, and delete the acco
   await expect(page.getByRole('banner').getByRole('link', { name: 'Log in' })).toBeVisible();
 
   await page.goto('/login');
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
   await page.getByLabel('Email', { exact: true }).fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();

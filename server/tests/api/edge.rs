@@ -76,7 +76,27 @@ async fn a_page_carries_a_nonced_policy_and_other_answers_the_strict_one(app: Te
     assert!(strict.starts_with("default-src 'none'") && strict.contains("frame-ancestors 'none'"), "{strict}");
 }
 
+async fn a_form_posted_before_hydration_is_sent_back_to_its_page_with_the_error(app: TestApp) {
+    let response = app
+        .client
+        .post(app.url("/api/session/login"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("origin", app.address.clone())
+        .header("referer", app.url("/login"))
+        .form(&[("email", "nobody@example.com"), ("password", "not the password")])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "a browser follows only a redirect: {}", response.status());
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with(&app.url("/login")) && location.contains("__err="), "{location}");
+
+    let script = app.client.post(app.url("/api/session/login")).form(&[("email", "nobody@example.com"), ("password", "not the password")]).send().await.unwrap();
+    assert_eq!(script.status(), StatusCode::UNAUTHORIZED, "a script still gets the error's status");
+}
+
 on_both_databases!(
+    a_form_posted_before_hydration_is_sent_back_to_its_page_with_the_error,
     every_plain_route_refuses_a_caller_without_credentials_in_one_shape,
     an_internal_failure_shows_the_request_id_and_no_detail,
     a_page_carries_a_nonced_policy_and_other_answers_the_strict_one,
