@@ -89,35 +89,12 @@ pub fn safe_next(next: Option<&str>) -> String {
 fn is_local_path(path: &str) -> bool {
     let raw = path.as_bytes();
     let starts_local = |text: &[u8]| text.first() == Some(&b'/') && !matches!(text.get(1), Some(b'/' | b'\\'));
-    let decoded = percent_decoded(raw);
+    // Decoded once; a malformed escape stays as it is.
+    let decoded: Vec<u8> = percent_encoding::percent_decode(raw).collect();
     raw.iter().all(|b| b.is_ascii_graphic() && *b != b'\\')
         && starts_local(raw)
         && starts_local(&decoded)
         && !decoded.iter().any(u8::is_ascii_control)
-}
-
-/// `text` with each `%XX` escape decoded once; a malformed escape stays as it is.
-fn percent_decoded(text: &[u8]) -> Vec<u8> {
-    let hex = |b: u8| char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok());
-    let mut out = Vec::with_capacity(text.len());
-    let mut i = 0;
-    while i < text.len() {
-        let escape = match (text.get(i), text.get(i + 1).copied().and_then(hex), text.get(i + 2).copied().and_then(hex)) {
-            (Some(b'%'), Some(high), Some(low)) => Some(high * 16 + low),
-            _ => None,
-        };
-        match escape {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(text[i]);
-                i += 1;
-            }
-        }
-    }
-    out
 }
 
 #[cfg(feature = "ssr")]
