@@ -6,12 +6,13 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/.tools/node_modules/.bin:$(PATH)
 export PYAIRTABLE_TEST_POSTGRES_URL ?= postgres://postgres:postgres@127.0.0.1:5432/postgres
 
-.PHONY: help run test bench build tools test-tools test-rust test-browser deny fmt
+.PHONY: help run test bench fuzz build tools test-tools test-rust test-browser deny fmt
 
 help:
 	@echo "make run    build (release) and start PyAirtable on http://127.0.0.1:8000"
 	@echo "make test   run every test: Rust on SQLite and PostgreSQL, then Playwright in Chromium"
 	@echo "make bench  print benchmark figures (release build; about 15 minutes with the one-million-event load)"
+	@echo "make fuzz   fuzz the sandbox's formula and write-body parsers, FUZZ_SECONDS (60) each; not part of make test"
 
 tools:
 	@scripts/install-tools.sh build
@@ -50,6 +51,22 @@ test-browser:
 # Figures, not assertions: the README quotes what this prints.
 bench: tools
 	cargo bench -p server --bench airtable --bench mcp --bench chat --bench analytics
+
+# cargo-fuzz targets (fuzz/), each for FUZZ_SECONDS; stable Rust takes the nightly flags with
+# RUSTC_BOOTSTRAP=1. New inputs go to fuzz/corpus/<target>, which later runs start from,
+# beside the committed fuzz/seeds/<target>; a crash's input is saved in fuzz/artifacts/<target>.
+# FUZZ_SANITIZER=address adds AddressSanitizer (slower; the code under test is safe Rust).
+FUZZ_SECONDS ?= 60
+FUZZ_SANITIZER ?= none
+FUZZ_TARGETS := formula sandbox_json
+
+fuzz:
+	@scripts/install-tools.sh fuzz
+	@for target in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$target && \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz -s $(FUZZ_SANITIZER) $$target fuzz/corpus/$$target fuzz/seeds/$$target -- \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=20 -dict=fuzz/seeds/$$target.dict -print_final_stats=1 || exit 1; \
+	done
 
 fmt:
 	cargo fmt --all

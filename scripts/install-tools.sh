@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and testing PyAirtable needs, skipping whatever is already there.
-# Usage: scripts/install-tools.sh [build|test]   ("test" adds Chromium and the Playwright packages)
+# Usage: scripts/install-tools.sh [build|test|fuzz]   ("test" adds Chromium and the Playwright
+# packages; "fuzz" installs only cargo-fuzz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want=${1:-build}
 CARGO_LEPTOS_VERSION=0.3.10
 CARGO_DENY_VERSION=0.20.2
+CARGO_FUZZ_VERSION=0.13.2
 BINARYEN_VERSION=132
 TOOLS_DIR=.tools
 
@@ -29,6 +31,15 @@ apt_install() {
 if ! command -v cargo >/dev/null; then
   echo "Rust is not installed. Install it from https://rustup.rs (stable, 1.95 or later), then run this again." >&2
   exit 1
+fi
+
+# `make fuzz` needs nothing of the web build. Stable Rust runs cargo fuzz with RUSTC_BOOTSTRAP=1.
+if [ "$want" = fuzz ]; then
+  if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$CARGO_FUZZ_VERSION" ]; then
+    say "Installing cargo-fuzz $CARGO_FUZZ_VERSION (a few minutes on 2 cores)"
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+  fi
+  exit 0
 fi
 
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then

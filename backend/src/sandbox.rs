@@ -9,6 +9,7 @@ mod demo;
 mod error;
 pub mod formula;
 mod gate;
+pub mod harness;
 mod ids;
 mod listing;
 mod schema;
@@ -30,7 +31,7 @@ use crate::secrets::Cipher;
 pub use demo::DEMO_BASE_NAME;
 pub use error::SandboxError;
 pub use tokens::SandboxTokens;
-pub use writes::WriteRequest;
+pub use writes::{WriteRequest, json_object};
 
 use gate::Gate;
 use store::Store;

@@ -10,8 +10,8 @@ use axum::routing::{get, patch, post};
 use axum::Json;
 use backend::airtable::{CellFormat, ListQuery};
 use backend::auth::UserId;
-use backend::model::airtable::{Direction, Fields, NewField, NewTable, Rename, Sort};
-use backend::sandbox::{Sandbox, SandboxError, WriteRequest};
+use backend::model::airtable::{Direction, NewField, NewTable, Rename, Sort};
+use backend::sandbox::{Sandbox, SandboxError, WriteRequest, json_object};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -75,13 +75,7 @@ async fn admit(sandbox: &Sandbox, headers: &HeaderMap, base: Option<&str>) -> Re
 }
 
 fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
-    // Serde would also read a struct from a JSON array, which no endpoint takes.
-    if !bytes.trim_ascii_start().starts_with(b"{") {
-        return Err(failure(SandboxError::invalid_request("The request body must be a JSON object.")));
-    }
-    serde_json::from_slice(bytes).map_err(|e| {
-        failure(SandboxError::invalid_request(format!("The request body is not what this endpoint takes: {e}")))
-    })
+    json_object(bytes).map_err(failure)
 }
 
 async fn list_bases(State(sandbox): State<Sandbox>, headers: HeaderMap, RawQuery(query): RawQuery) -> Answer {
@@ -180,54 +174,6 @@ async fn get_record(
     ok(sandbox.get_record(&owner, &base, &table, &record, &query).await.map_err(failure)?)
 }
 
-/// A write body: either `{"records": [...]}` or, for one record, `{"fields": {...}}`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WriteBody {
-    #[serde(default)]
-    records: Option<Vec<RecordBody>>,
-    #[serde(default)]
-    fields: Option<Fields>,
-    #[serde(default)]
-    typecast: bool,
-    #[serde(default)]
-    perform_upsert: Option<PerformUpsert>,
-    #[serde(default)]
-    return_fields_by_field_id: bool,
-}
-
-#[derive(Deserialize)]
-struct RecordBody {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    fields: Fields,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PerformUpsert {
-    fields_to_merge_on: Vec<String>,
-}
-
-impl WriteBody {
-    fn into_request(self, replace: bool, single_id: Option<String>) -> (WriteRequest, bool) {
-        let single = self.records.is_none();
-        let records = match self.records {
-            Some(records) => records.into_iter().map(|r| (r.id, r.fields)).collect(),
-            None => vec![(single_id, self.fields.unwrap_or_default())],
-        };
-        let request = WriteRequest {
-            records,
-            typecast: self.typecast,
-            replace,
-            merge_on: self.perform_upsert.map(|p| p.fields_to_merge_on),
-            return_fields_by_field_id: self.return_fields_by_field_id,
-        };
-        (request, single)
-    }
-}
-
 async fn create_records(
     State(sandbox): State<Sandbox>,
     headers: HeaderMap,
@@ -235,7 +181,7 @@ async fn create_records(
     Body(bytes): Body,
 ) -> Answer {
     let owner = admit(&sandbox, &headers, Some(&base)).await?;
-    let (request, single) = body::<WriteBody>(&bytes)?.into_request(false, None);
+    let (request, single) = WriteRequest::from_body(&bytes, false, None).map_err(failure)?;
     let created = sandbox.create_records(&owner, &base, &table, &request).await.map_err(failure)?;
     match created.first() {
         Some(one) if single => ok(one),
@@ -259,7 +205,7 @@ async fn write_many(
     replace: bool,
 ) -> Answer {
     let owner = admit(&sandbox, &headers, Some(&base)).await?;
-    let (request, _) = body::<WriteBody>(&bytes)?.into_request(replace, None);
+    let (request, _) = WriteRequest::from_body(&bytes, replace, None).map_err(failure)?;
     if request.merge_on.is_some() {
         return ok(sandbox.upsert_records(&owner, &base, &table, &request).await.map_err(failure)?);
     }
@@ -283,7 +229,7 @@ async fn write_one(
     replace: bool,
 ) -> Answer {
     let owner = admit(&sandbox, &headers, Some(&base)).await?;
-    let (request, _) = body::<WriteBody>(&bytes)?.into_request(replace, Some(record));
+    let (request, _) = WriteRequest::from_body(&bytes, replace, Some(record)).map_err(failure)?;
     let updated = sandbox.update_records(&owner, &base, &table, &request).await.map_err(failure)?;
     ok(updated.first().ok_or_else(|| failure(SandboxError::server_error()))?)
 }
