@@ -121,9 +121,9 @@ impl From<backend::auth::AuthError> for AppError {
         use backend::auth::AuthError as E;
         let message = e.to_string();
         let mapped = match e {
-            E::InvalidEmail | E::WeakPassword(_) | E::Invalid(_) => Self::Invalid(message),
+            E::InvalidEmail | E::WeakPassword(_) | E::Invalid(_) | E::InvalidLink => Self::Invalid(message),
             E::BadCredentials | E::InvalidToken => Self::Unauthorized(message),
-            E::Disabled => Self::Forbidden(message),
+            E::Disabled | E::RegistrationClosed | E::InviteRequired => Self::Forbidden(message),
             E::EmailTaken => Self::Conflict(message),
             E::Throttled { retry_after_s } => Self::TooManyRequests { retry_after_s },
             E::Busy => Self::Busy { retry_after_s: 5 },

@@ -23,7 +23,7 @@ use crate::pages::bases::{BasePage, BasesPage, TablePage};
 use crate::pages::chat::ChatPage;
 use crate::pages::home::HomePage;
 use crate::pages::not_found::NotFound;
-use crate::pages::session::{LoginPage, RegisterPage, SessionChanges};
+use crate::pages::session::{LoginPage, RegisterPage, ResetPasswordPage, SessionChanges};
 use crate::pages::settings::SettingsPage;
 use crate::pages::status::StatusPage;
 
@@ -64,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=HomePage />
                     <Route path=path!("login") view=LoginPage />
                     <Route path=path!("register") view=RegisterPage />
+                    <Route path=path!("reset-password") view=ResetPasswordPage />
                     <Route path=path!("settings") view=SettingsPage />
                     <Route path=path!("admin/users") view=AdminUsersPage />
                     <Route path=path!("bases") view=BasesPage />

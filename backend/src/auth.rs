@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod client_ip;
+pub mod links;
 pub mod passwords;
 pub mod session_store;
 pub mod throttle;
@@ -16,10 +17,11 @@ use std::sync::Arc;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use secrecy::SecretString;
+use url::Url;
 
 use crate::analytics::{Analytics, Event, EventKind, Viewer};
 use crate::db::{Db, DbError};
-use crate::model::auth::Scope;
+use crate::model::auth::{RegistrationMode, Scope};
 
 pub use users::{User, UserId};
 
@@ -31,6 +33,9 @@ pub struct Auth {
     pub tokens: tokens::Tokens,
     pub api_keys: api_keys::ApiKeys,
     pub throttle: throttle::LoginThrottle,
+    pub links: links::AccountLinks,
+    /// Who may register (`PYAIRTABLE_REGISTRATION`).
+    pub registration: RegistrationMode,
     registrations: Arc<DefaultKeyedRateLimiter<Option<IpAddr>>>,
     analytics: Analytics,
 }
@@ -59,8 +64,11 @@ fn registration_key(ip: IpAddr) -> IpAddr {
 }
 
 impl Auth {
-    pub fn new(db: Db, jwt_secret: &SecretString, analytics: Analytics) -> Self {
+    /// Open registration; see [`Auth::with_registration`]. One-time links point at `public_url`.
+    pub fn new(db: Db, jwt_secret: &SecretString, analytics: Analytics, public_url: Url) -> Self {
         Self {
+            links: links::AccountLinks::new(db.clone(), public_url),
+            registration: RegistrationMode::Open,
             users: users::Users::new(db.clone()).with_analytics(analytics.clone()),
             analytics,
             sessions: session_store::DbSessionStore::new(db.clone()),
@@ -71,12 +79,25 @@ impl Auth {
         }
     }
 
+    pub fn with_registration(self, registration: RegistrationMode) -> Self {
+        Self { registration, ..self }
+    }
+
     /// Creates an account for a sign-up from `ip`, which may register a few accounts a minute.
+    /// `invite` is an invitation link's secret: required when registration is by invitation,
+    /// and used up when given.
     ///
     /// # Errors
-    /// `Throttled` when the address registered too many, `Busy` when hashing is saturated, and
-    /// whatever [`users::Users::create`] refuses.
-    pub async fn register(&self, email: &str, password: &str, ip: Option<IpAddr>) -> Result<User, AuthError> {
+    /// `RegistrationClosed` or `InviteRequired` as the mode says, `Throttled` when the address
+    /// registered too many, `Busy` when hashing is saturated, and whatever
+    /// [`users::Users::create_invited`] refuses.
+    pub async fn register(&self, email: &str, password: &str, invite: Option<&str>, ip: Option<IpAddr>) -> Result<User, AuthError> {
+        let invite = invite.map(str::trim).filter(|i| !i.is_empty());
+        match (self.registration, invite) {
+            (RegistrationMode::Closed, _) => return Err(AuthError::RegistrationClosed),
+            (RegistrationMode::Invite, None) => return Err(AuthError::InviteRequired),
+            _ => {}
+        }
         if self.registrations.len() > REGISTRATION_KEYS_KEPT {
             self.registrations.retain_recent();
         }
@@ -84,7 +105,18 @@ impl Auth {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             return Err(AuthError::Throttled { retry_after_s: wait.as_secs().max(1) });
         }
-        self.users.create(email, password, false).await
+        match invite {
+            Some(invite) => self.users.create_invited(email, password, invite).await,
+            None => self.users.create(email, password, false).await,
+        }
+    }
+
+    /// Sets a password with a reset link an administrator made, and ends the user's sessions.
+    ///
+    /// # Errors
+    /// `InvalidLink`, `WeakPassword` or `Busy`.
+    pub async fn reset_password(&self, secret: &str, new: &str) -> Result<User, AuthError> {
+        self.users.reset_password(&self.links, secret, new).await
     }
 
     /// Changes the password of `user` after checking `current`, throttled like a log-in.
@@ -198,6 +230,12 @@ pub enum AuthError {
     BadCredentials,
     #[error("This account is disabled. Ask an administrator to enable it.")]
     Disabled,
+    #[error("This server doesn't take sign-ups. Ask an administrator to create your account.")]
+    RegistrationClosed,
+    #[error("Sign-up on this server is by invitation. Ask an administrator for an invitation link.")]
+    InviteRequired,
+    #[error("This link is not valid: it may have been used already or have expired. Ask an administrator for a new one.")]
+    InvalidLink,
     #[error("Too many failed attempts. Try again in {retry_after_s} seconds.")]
     Throttled { retry_after_s: u64 },
     /// Every password hashing slot is busy; the request may be repeated shortly.
@@ -267,15 +305,15 @@ mod tests {
     #[tokio::test]
     async fn one_address_registers_a_burst_and_is_then_refused_before_hashing() {
         let (_dir, db) = crate::db::migrated_test_db().await;
-        let auth = Auth::new(db, &SecretString::from("x".repeat(32)), Analytics::default());
+        let auth = Auth::new(db, &SecretString::from("x".repeat(32)), Analytics::default(), Url::parse("http://127.0.0.1:8000").unwrap());
         let ip: Option<IpAddr> = Some("192.0.2.7".parse().unwrap());
         // Not an email, so nothing is hashed: only the limiter is exercised.
         for _ in 0..REGISTRATION_BURST {
-            assert!(matches!(auth.register("not an email", "long enough password", ip).await, Err(AuthError::InvalidEmail)));
+            assert!(matches!(auth.register("not an email", "long enough password", None, ip).await, Err(AuthError::InvalidEmail)));
         }
-        let refused = auth.register("ada@example.com", "long enough password", ip).await;
+        let refused = auth.register("ada@example.com", "long enough password", None, ip).await;
         assert!(matches!(refused, Err(AuthError::Throttled { .. })), "{refused:?}");
-        let elsewhere = auth.register("not an email", "long enough password", Some("198.51.100.1".parse().unwrap())).await;
+        let elsewhere = auth.register("not an email", "long enough password", None, Some("198.51.100.1".parse().unwrap())).await;
         assert!(matches!(elsewhere, Err(AuthError::InvalidEmail)));
     }
 

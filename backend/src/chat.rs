@@ -26,10 +26,12 @@ use crate::auth::{Principal, UserId};
 use crate::clock::now_ms;
 use crate::connections::Connections;
 use crate::db::Db;
-use crate::llm::{Llm, LlmSettings};
+use self::cost::Whose;
+use crate::llm::{EndpointOrigin, Llm, LlmSettings, LlmSettingsError};
 use crate::model::airtable::BaseId;
 use crate::model::chat::{
-    ApprovalAnswer, ChatPreferences, ConversationSummary, ConversationView, MessageStatus, MessageView, Role, Spending, ToolCallState,
+    ApprovalAnswer, ChatPreferences, ConversationSummary, ConversationView, MessageStatus, MessageView, Role, ServerKeyBudget, Spending,
+    ToolCallState,
     ToolCallView, TurnEvent,
 };
 use crate::model::llm::Usage;
@@ -357,13 +359,27 @@ impl Chat {
     /// # Errors
     /// `Invalid` for a negative or absurd budget; database failures.
     pub async fn save_preferences(&self, user: &UserId, preferences: &ChatPreferences) -> Result<ChatPreferences, ChatError> {
-        for budget in [preferences.daily_budget_usd, preferences.monthly_budget_usd].into_iter().flatten() {
-            if !budget.is_finite() || !(0.0..=1_000_000.0).contains(&budget) {
-                return Err(ChatError::Invalid("A budget is an amount in US dollars from 0 to 1,000,000, such as 5 or 0.50; leave it empty for none.".into()));
-            }
-        }
+        check_budget_amounts([preferences.daily_budget_usd, preferences.monthly_budget_usd])?;
         self.inner.store.save_preferences(user, preferences).await?;
         Ok(preferences.clone())
+    }
+
+    /// What each user may spend on the server's own LLM key. For administrators: the caller checks.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn server_key_budget(&self) -> Result<ServerKeyBudget, ChatError> {
+        self.inner.store.server_key_budget().await
+    }
+
+    /// Sets what each user may spend on the server's own LLM key. For administrators: the caller checks.
+    ///
+    /// # Errors
+    /// `Invalid` for a negative or absurd budget; database failures.
+    pub async fn save_server_key_budget(&self, budget: &ServerKeyBudget) -> Result<ServerKeyBudget, ChatError> {
+        check_budget_amounts([budget.daily_usd, budget.monthly_usd])?;
+        self.inner.store.save_server_key_budget(budget).await?;
+        Ok(*budget)
     }
 
     /// What the user spent today, this month and in all.
@@ -379,10 +395,30 @@ impl Chat {
         Ok(Spending { today_usd, month_usd, total_usd, total_tokens: usage.total(), preferences: store.preferences(user).await? })
     }
 
+    /// Refuses a message once the user's own budget is spent, or, while they chat on the
+    /// server's key, the budget an administrator set on it.
     async fn check_budget(&self, user: &UserId) -> Result<(), ChatError> {
         let spending = self.spending(user).await?;
         let preferences = &spending.preferences;
-        match cost::over_budget(spending.today_usd, spending.month_usd, preferences.daily_budget_usd, preferences.monthly_budget_usd) {
+        let own = cost::over_budget(spending.today_usd, spending.month_usd, preferences.daily_budget_usd, preferences.monthly_budget_usd, Whose::Own);
+        if let Some(message) = own {
+            return Err(ChatError::OverBudget(message));
+        }
+        let limit = self.inner.store.server_key_budget().await?;
+        if limit == ServerKeyBudget::default() {
+            return Ok(());
+        }
+        let endpoint = self.inner.llm_settings.endpoint(user).await.map_err(|e| match e {
+            LlmSettingsError::Db(e) => ChatError::Db(e),
+            other => ChatError::Invalid(other.to_string()),
+        })?;
+        if endpoint.origin != EndpointOrigin::Server {
+            return Ok(());
+        }
+        let (day, month) = cost::budget_periods(now_ms());
+        let store = &self.inner.store;
+        let (today, this_month) = (store.spent_on_server_key_since(user, day).await?, store.spent_on_server_key_since(user, month).await?);
+        match cost::over_budget(today, this_month, limit.daily_usd, limit.monthly_usd, Whose::ServerKey) {
             Some(message) => Err(ChatError::OverBudget(message)),
             None => Ok(()),
         }
@@ -430,6 +466,16 @@ impl Chat {
 
 fn summary_of(row: ConversationRow, (usage, cost_usd): (Usage, f64)) -> ConversationSummary {
     ConversationSummary { id: row.id, title: row.title, base_id: row.base_id, updated_ms: row.updated_ms, usage, cost_usd }
+}
+
+/// Budgets are amounts in US dollars, or none.
+fn check_budget_amounts(budgets: [Option<f64>; 2]) -> Result<(), ChatError> {
+    for budget in budgets.into_iter().flatten() {
+        if !budget.is_finite() || !(0.0..=1_000_000.0).contains(&budget) {
+            return Err(ChatError::Invalid("A budget is an amount in US dollars from 0 to 1,000,000, such as 5 or 0.50; leave it empty for none.".into()));
+        }
+    }
+    Ok(())
 }
 
 fn parse_base(base_id: Option<&str>) -> Result<Option<BaseId>, ChatError> {

@@ -10,6 +10,7 @@ use crate::chat::{Chat, ChatSettings};
 use crate::connections::Connections;
 use crate::db::Db;
 use crate::health::{DatabaseCheck, Health};
+use crate::model::auth::RegistrationMode;
 use crate::llm::{AllowedHosts, HttpPolicy, Llm, LlmEndpoint, LlmSettings};
 use crate::sandbox::{Sandbox, SandboxSettings};
 use crate::secrets::Cipher;
@@ -34,6 +35,8 @@ pub struct ServiceSettings<'a> {
     /// Local or private hosts users' own LLM endpoints may reach.
     pub llm_allowed_hosts: AllowedHosts,
     pub chat: ChatSettings,
+    /// Who may register.
+    pub registration: RegistrationMode,
 }
 
 /// Shared, cheaply cloned handles to every backend service.
@@ -66,7 +69,8 @@ impl Services {
             Box::new(move || limiter.states())
         });
         let airtable = airtable.with_analytics(analytics.clone());
-        let auth = Auth::new(db.clone(), settings.jwt_secret, analytics.clone());
+        let auth = Auth::new(db.clone(), settings.jwt_secret, analytics.clone(), settings.public_url.clone())
+            .with_registration(settings.registration);
         let cipher = Cipher::new(settings.encryption_key);
         let sandbox = Sandbox::new(db.clone(), cipher.clone(), settings.sandbox);
         let llm_settings =

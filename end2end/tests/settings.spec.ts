@@ -79,7 +79,37 @@ test('an administrator disables and enables an account on the users page', async
   await expect(row).toContainText('Disabled');
   await page.getByRole('button', { name: `Enable ${member}` }).click();
   await expect(row).toContainText('Active');
+
+  // A reset link for the member, opened in a browser of theirs, sets a new password once.
+  await page.getByRole('button', { name: `Make a password reset link for ${member}` }).click();
+  const link = (await page.getByLabel('One-time link').textContent())!.trim();
+  expect(link).toContain('/reset-password?token=');
+  const theirs = await browser.newPage();
+  await theirs.goto(link);
+  await expect(theirs.locator('body[data-hydrated]')).toHaveCount(1);
+  await theirs.getByLabel('Password', { exact: true }).fill('a brand new password');
+  await theirs.getByRole('button', { name: 'Set password' }).click();
+  await expect(theirs).toHaveURL('/login?reset=done');
+  await expect(theirs.getByText('Your new password is set')).toBeVisible();
+  await theirs.getByLabel('Email', { exact: true }).fill(member);
+  await theirs.getByLabel('Password', { exact: true }).fill('a brand new password');
+  await theirs.getByRole('button', { name: 'Log in' }).click();
+  await expect(theirs.getByRole('banner')).toContainText(member);
+  await theirs.goto(link);
+  await expect(theirs.locator('body[data-hydrated]')).toHaveCount(1);
+  await theirs.getByLabel('Password', { exact: true }).fill('yet another password');
+  await theirs.getByRole('button', { name: 'Set password' }).click();
+  await expect(theirs.getByRole('alert')).toContainText('This link is not valid');
+  await theirs.close();
+
+  // An invitation is listed until it is withdrawn.
+  const invites = page.getByRole('region', { name: 'Invitations' });
+  await invites.getByRole('button', { name: 'Create an invitation link' }).click();
+  await expect(invites.getByLabel('One-time link')).toContainText('/register?invite=');
+  await expect(invites.getByTestId('pending-invites').getByRole('row')).toHaveCount(2);
   await page.screenshot({ path: 'screenshots/admin-users.png', fullPage: true });
+  await invites.getByRole('button', { name: /Withdraw the invitation/ }).click();
+  await expect(invites).toContainText('No invitation is waiting to be used.');
 });
 
 test('settings show the sandbox connection and this browser, and delete the account', async ({ page }) => {

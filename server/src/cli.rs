@@ -1,5 +1,5 @@
 //! The command line: `pyairtable [serve]`, `pyairtable migrate`, `pyairtable mcp`,
-//! `pyairtable user create`, `--help` and `--version`.
+//! `pyairtable user create`, `pyairtable user reset-password`, `--help` and `--version`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,6 +67,13 @@ pub enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// Print a one-time link that sets an account's password (valid for 24 hours; using it signs
+    /// the account out everywhere)
+    ResetPassword {
+        /// The account's email address
+        #[arg(long)]
+        email: String,
+    },
 }
 
 /// Parses the command line and runs the chosen command; returns the process exit code.
@@ -99,6 +106,7 @@ pub async fn run() -> ExitCode {
         Command::User { action: UserCommand::Create { email, password, admin } } => {
             create_user(&config, &email, &password, admin).await
         }
+        Command::User { action: UserCommand::ResetPassword { email } } => reset_link(&config, &email).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -116,6 +124,21 @@ async fn create_user(config: &Config, email: &str, password: &str, admin: bool) 
     let user = user?;
     let role = if user.is_admin { "administrator" } else { "user" };
     println!("Created {role} {} (id {}).", user.email, user.id);
+    Ok(())
+}
+
+/// Prints a reset link for an operator who can't sign in: the way back in for a lost admin password.
+async fn reset_link(config: &Config, email: &str) -> anyhow::Result<()> {
+    let db = startup::open_database(config).await?;
+    let link = async {
+        let users = backend::auth::users::Users::new(db.clone());
+        let id = users.id_for_email(email).await?.ok_or(backend::auth::AuthError::NotFound("An account with that email"))?;
+        backend::auth::links::AccountLinks::new(db.clone(), config.public_url.clone()).reset(&id, None).await
+    }
+    .await;
+    db.close().await;
+    let link = link?;
+    println!("Open this link within 24 hours to set a new password for {email}; it works once:\n{}", link.url);
     Ok(())
 }
 

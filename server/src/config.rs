@@ -9,6 +9,7 @@ use std::time::Duration;
 use backend::auth::client_ip::TrustedProxies;
 use backend::chat::ChatSettings;
 use backend::llm::{AllowedHosts, EndpointOrigin, HttpPolicy, LlmEndpoint};
+use backend::model::auth::RegistrationMode;
 use backend::model::llm::LlmProvider;
 use backend::sandbox::SandboxSettings;
 use backend::secrets::{self, SecretError};
@@ -127,6 +128,10 @@ pub struct Settings {
     /// Reverse proxies whose X-Forwarded-For and Forwarded headers name the client, as comma-separated CIDR blocks or addresses such as 127.0.0.1,10.0.0.0/8 [default: none, the socket peer is the client]
     #[arg(long, env = "PYAIRTABLE_TRUSTED_PROXIES", value_name = "CIDRS", global = true)]
     pub trusted_proxies: Option<String>,
+
+    /// Who may create an account: open (anyone), invite (with an administrator's invitation link) or closed (administrators use `pyairtable user create`) [default: open when listening on loopback, invite otherwise]
+    #[arg(long, env = "PYAIRTABLE_REGISTRATION", value_name = "MODE", global = true)]
+    pub registration: Option<String>,
 }
 
 impl Settings {
@@ -158,6 +163,7 @@ impl Settings {
             analytics_retention_days: self.analytics_retention_days.or(lower.analytics_retention_days),
             metrics_token: self.metrics_token.or(lower.metrics_token),
             trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
+            registration: self.registration.or(lower.registration),
         }
     }
 
@@ -210,6 +216,9 @@ pub struct Config {
     /// separated by commas; empty by default, so the socket peer is the client). Login throttling
     /// and registration limits key on the client address resolved through them.
     pub trusted_proxies: TrustedProxies,
+    /// Who may register (`PYAIRTABLE_REGISTRATION`): anyone by default only on loopback, where
+    /// the first visitor, who becomes the administrator, is the operator.
+    pub registration: RegistrationMode,
     jwt_secret: Option<SecretString>,
     encryption_key: Option<SecretBox<[u8; 32]>>,
 }
@@ -409,7 +418,19 @@ impl Config {
             fix: "list your reverse proxies' addresses separated by commas, such as 127.0.0.1,10.0.0.0/8, or leave it unset",
         })?;
 
+        let registration = match s.registration.as_deref() {
+            None if bind.ip().is_loopback() => RegistrationMode::Open,
+            None => RegistrationMode::Invite,
+            Some(text) => RegistrationMode::parse(text).ok_or_else(|| ConfigError::Invalid {
+                setting: "PYAIRTABLE_REGISTRATION",
+                value: text.to_owned(),
+                problem: "which is not a registration mode",
+                fix: "use open, invite or closed",
+            })?,
+        };
+
         Ok(Config {
+            registration,
             analytics_retention_days,
             metrics_access,
             trusted_proxies,
@@ -531,6 +552,19 @@ mod tests {
 
     fn settings() -> Settings {
         Settings::default()
+    }
+
+    #[test]
+    fn registration_is_open_on_loopback_and_by_invitation_beyond_it_unless_set() {
+        assert_eq!(Config::from_settings(settings()).unwrap().registration, RegistrationMode::Open);
+        let public = Settings { bind: Some("0.0.0.0:8000".into()), ..settings() };
+        assert_eq!(Config::from_settings(public.clone()).unwrap().registration, RegistrationMode::Invite);
+        let open = Settings { registration: Some("Open".into()), ..public };
+        assert_eq!(Config::from_settings(open).unwrap().registration, RegistrationMode::Open);
+        let closed = Settings { registration: Some("closed".into()), ..settings() };
+        assert_eq!(Config::from_settings(closed).unwrap().registration, RegistrationMode::Closed);
+        let Err(err) = Config::from_settings(Settings { registration: Some("anyone".into()), ..settings() }) else { panic!("accepted") };
+        assert!(err.to_string().contains("PYAIRTABLE_REGISTRATION") && err.to_string().contains("open, invite or closed"), "{err}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use backend::{ServiceSettings, Services};
 use backend::auth::session_store::DbSessionStore;
 use backend::clock::now_ms;
 use backend::db::Db;
+use backend::model::auth::RegistrationMode;
 use leptos::prelude::LeptosOptions;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -62,8 +63,10 @@ impl Application {
                 llm_http: config.llm_http,
                 llm_allowed_hosts: config.llm_allowed_hosts.clone(),
                 chat: config.chat.clone(),
+                registration: config.registration,
             },
         );
+        warn_about_registration(config, &services).await;
         if matches!(config.metrics_access, MetricsAccess::Closed) {
             tracing::warn!(bind = %config.bind, "/metrics is refused because the server listens beyond loopback; set PYAIRTABLE_METRICS_TOKEN to scrape it");
         }
@@ -103,6 +106,23 @@ impl Application {
         self.services.db.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Open registration beyond loopback lets anyone spend the server's LLM key, and on a new
+/// server makes the first visitor its administrator; invitations need an administrator first.
+async fn warn_about_registration(config: &Config, services: &Services) {
+    let no_users = services.auth.users.list().await.is_ok_and(|users| users.is_empty());
+    match config.registration {
+        RegistrationMode::Open if !config.bind.ip().is_loopback() => tracing::warn!(
+            bind = %config.bind,
+            "registration is open to anyone who reaches this address, and the first account becomes the administrator; set PYAIRTABLE_REGISTRATION=invite once your administrator exists"
+        ),
+        RegistrationMode::Invite | RegistrationMode::Closed if no_users => tracing::warn!(
+            registration = config.registration.as_str(),
+            "there are no accounts yet and registration is not open: create the administrator with `pyairtable user create --admin --email you@example.com`"
+        ),
+        _ => {}
     }
 }
 

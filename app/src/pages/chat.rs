@@ -139,7 +139,7 @@ pub async fn get_chat_assistant() -> Result<ChatAssistant, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use backend::model::chat::{ApprovalPolicy, ChatPreferences};
 
     use crate::error::AppError;
@@ -157,7 +157,7 @@ mod ssr {
     }
 
     /// An amount in US dollars such as `5`, `2.50` or `$10`; empty for no budget.
-    fn budget(which: &str, text: &str) -> Result<Option<f64>, AppError> {
+    pub fn budget(which: &str, text: &str) -> Result<Option<f64>, AppError> {
         let text = text.trim();
         if text.is_empty() {
             return Ok(None);

@@ -1,8 +1,9 @@
 //! Signing in and out in the browser: the log-in and registration pages, log-out, and the
 //! signed-in user shown in the header.
 
-use backend::model::auth::UserView;
+use backend::model::auth::{RegistrationMode, UserView};
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -18,13 +19,30 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     Ok(())
 }
 
-/// Creates an account (the first one is the admin), signs it in, and goes to `next`.
+/// Creates an account (the first one is the admin), signs it in, and goes to `next`. `invite`
+/// is an invitation link's secret, which registration by invitation requires.
 #[server(prefix = "/api", endpoint = "session/register")]
-pub async fn register(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+pub async fn register(email: String, password: String, invite: Option<String>, next: Option<String>) -> Result<(), AppError> {
     let services = crate::auth::services();
-    let user = services.auth.register(&email, &password, crate::auth::client_ip()).await?;
+    let user = services.auth.register(&email, &password, invite.as_deref(), crate::auth::client_ip()).await?;
     ssr::start_session(&user).await?;
     leptos_axum::redirect(&safe_next(next.as_deref()));
+    Ok(())
+}
+
+/// Who may register on this server, for the registration page to say so.
+#[server(prefix = "/api", endpoint = "session/registration", input = Json)]
+pub async fn get_registration() -> Result<RegistrationMode, AppError> {
+    Ok(crate::auth::services().auth.registration)
+}
+
+/// Sets a new password with a reset link an administrator made, signs the account out
+/// everywhere, and goes to the log-in page.
+#[server(prefix = "/api", endpoint = "session/reset-password")]
+pub async fn reset_password(token: String, password: String) -> Result<(), AppError> {
+    let user = crate::auth::services().auth.reset_password(&token, &password).await?;
+    tracing::info!(user.id = %user.id, "a password was reset with a one-time link");
+    leptos_axum::redirect("/login?reset=done");
     Ok(())
 }
 
@@ -130,10 +148,14 @@ pub fn LoginPage() -> impl IntoView {
     SessionChanges::follow(action.into());
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
+    let reset_done = move || query.read().get("reset").is_some_and(|r| r == "done");
     view! {
         <Title text="Log in" />
         <section class="page narrow auth-page">
             <h1>"Log in"</h1>
+            <Show when=reset_done>
+                <p class="success" role="status">"Your new password is set, and every session was signed out. Log in with it."</p>
+            </Show>
             <ActionForm action attr:class="form">
                 <input type="hidden" name="next" prop:value=next />
                 <label>"Email" <input type="email" name="email" autocomplete="email" required /></label>
@@ -148,29 +170,85 @@ pub fn LoginPage() -> impl IntoView {
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
+    let query = use_query_map();
+    let invite = move || query.read().get("invite").filter(|i| !i.trim().is_empty());
+    let mode = Resource::new(|| (), |()| get_registration());
+    view! {
+        <Title text="Register" />
+        <section class="page narrow auth-page">
+            <h1>"Create your account"</h1>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || mode.get().map(|mode| match (mode, invite()) {
+                    (Ok(RegistrationMode::Closed), _) => view! {
+                        <p class="notice" role="status">"This server doesn't take sign-ups. Ask an administrator to create your account."</p>
+                    }.into_any(),
+                    (Ok(RegistrationMode::Invite), None) => view! {
+                        <p class="notice" role="status">"Sign-up on this server is by invitation. Ask an administrator for an invitation link, then open it."</p>
+                    }.into_any(),
+                    (Ok(RegistrationMode::Open), None) => view! {
+                        <p class="muted">"The first account on a new server becomes its administrator."</p>
+                        <RegisterForm invite=None />
+                    }.into_any(),
+                    (_, invite) => view! {
+                        {invite.is_some().then(|| view! { <p class="muted">"You were invited to this server. Choose the email and password you will log in with."</p> })}
+                        <RegisterForm invite />
+                    }.into_any(),
+                })}
+            </Suspense>
+            <p class="muted">"Already registered? " <a href="/login">"Log in"</a></p>
+        </section>
+    }
+}
+
+#[component]
+fn RegisterForm(invite: Option<String>) -> impl IntoView {
     let action = ServerAction::<Register>::new();
     SessionChanges::follow(action.into());
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     view! {
-        <Title text="Register" />
+        <ActionForm action attr:class="form">
+            <input type="hidden" name="next" prop:value=next />
+            {invite.map(|invite| view! { <input type="hidden" name="invite" value=invite /> })}
+            <label>"Email" <input type="email" name="email" autocomplete="email" required /></label>
+            <NewPassword />
+            <FormError value=action.value() />
+            <button type="submit" class="button" disabled=action.pending()>"Create account"</button>
+        </ActionForm>
+    }
+}
+
+/// The new-password field, with its rule.
+#[component]
+fn NewPassword() -> impl IntoView {
+    view! {
+        <div class="field">
+            <label>
+                "Password"
+                <input type="password" name="password" autocomplete="new-password" minlength="10" required aria-describedby="password-rule" />
+            </label>
+            <span id="password-rule" class="hint">"At least 10 characters, and not your email address."</span>
+        </div>
+    }
+}
+
+/// `/reset-password?token=…`: the page a reset link from an administrator opens.
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let action = ServerAction::<ResetPassword>::new();
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    view! {
+        <Title text="Set a new password" />
         <section class="page narrow auth-page">
-            <h1>"Create your account"</h1>
-            <p class="muted">"The first account on a new server becomes its administrator."</p>
+            <h1>"Set a new password"</h1>
+            <p class="muted">"This link works once. Setting the password signs your account out everywhere."</p>
             <ActionForm action attr:class="form">
-                <input type="hidden" name="next" prop:value=next />
-                <label>"Email" <input type="email" name="email" autocomplete="email" required /></label>
-                <div class="field">
-                    <label>
-                        "Password"
-                        <input type="password" name="password" autocomplete="new-password" minlength="10" required aria-describedby="password-rule" />
-                    </label>
-                    <span id="password-rule" class="hint">"At least 10 characters, and not your email address."</span>
-                </div>
+                <input type="hidden" name="token" prop:value=token />
+                <NewPassword />
                 <FormError value=action.value() />
-                <button type="submit" class="button" disabled=action.pending()>"Create account"</button>
+                <button type="submit" class="button" disabled=action.pending()>"Set password"</button>
             </ActionForm>
-            <p class="muted">"Already registered? " <a href="/login">"Log in"</a></p>
         </section>
     }
 }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
 use super::AuthError;
+use super::links::{self, AccountLinks, LinkKind};
 use super::passwords;
 use crate::analytics::{Analytics, Event, EventKind};
 use crate::clock::now_ms;
@@ -139,13 +140,28 @@ impl Users {
     /// # Errors
     /// `InvalidEmail`, `WeakPassword` or `EmailTaken`.
     pub async fn create(&self, email: &str, password: &str, admin: bool) -> Result<User, AuthError> {
+        self.insert(email, password, admin, None).await
+    }
+
+    /// Creates an account with an invitation link's secret, which is used up with it.
+    ///
+    /// # Errors
+    /// `InvalidLink` for an unknown, used or expired invitation, and what [`Users::create`] refuses.
+    pub async fn create_invited(&self, email: &str, password: &str, invite: &str) -> Result<User, AuthError> {
+        self.insert(email, password, false, Some(invite)).await
+    }
+
+    async fn insert(&self, email: &str, password: &str, admin: bool, invite: Option<&str>) -> Result<User, AuthError> {
         let email = normalize_email(email)?;
         passwords::check_rules(password, &email)?;
         let hash = passwords::hash(password.to_owned()).await?;
         let now = now_ms();
         let display_name = email.split('@').next().unwrap_or_default().to_owned();
         let mut tx = self.db.pool().begin().await?;
-        // Released again by the rollback if the insert below fails.
+        // Both are released again by the rollback if the insert below fails.
+        if let Some(secret) = invite {
+            links::claim(&mut *tx, LinkKind::Invite, secret).await?;
+        }
         let first = sqlx::query("UPDATE first_admin SET claimed = 1 WHERE id = 1 AND claimed = 0")
             .execute(&mut *tx)
             .await?
@@ -168,12 +184,39 @@ impl Users {
             Ok(row) => {
                 tx.commit().await?;
                 let user = User::from(row);
-                self.analytics.record(Event::new(EventKind::Signup, "password").by(Some(user.id.as_str())));
+                let how = if invite.is_some() { "invitation" } else { "password" };
+                self.analytics.record(Event::new(EventKind::Signup, how).by(Some(user.id.as_str())));
                 Ok(user)
             }
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AuthError::EmailTaken),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Sets a new password with a reset link's secret, which is used up, and ends every session
+    /// and refresh token of the user.
+    ///
+    /// # Errors
+    /// `InvalidLink` for an unknown, used or expired link (the link stays usable after a
+    /// `WeakPassword`), `Busy` when password hashing is saturated.
+    pub async fn reset_password(&self, links: &AccountLinks, secret: &str, new: &str) -> Result<User, AuthError> {
+        let id = links.reset_target(secret).await?;
+        let user = self.get(&id).await?.ok_or(AuthError::InvalidLink)?;
+        passwords::check_rules(new, &user.email)?;
+        let hash = passwords::hash(new.to_owned()).await?;
+        let mut tx = self.db.pool().begin().await?;
+        if links::claim(&mut *tx, LinkKind::Reset, secret).await?.as_deref() != Some(id.as_str()) {
+            return Err(AuthError::InvalidLink);
+        }
+        sqlx::query("UPDATE users SET password_hash = $1, password_changed_ms = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(now_ms())
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.end_sessions(&id, None).await?;
+        Ok(user)
     }
 
     /// Checks an email and password. Takes as long for an unknown email as for a wrong password.
@@ -357,6 +400,21 @@ mod tests {
         let wrong = users.authenticate("ada@example.com", "wrong password!!").await.unwrap_err();
         assert_eq!(unknown.to_string(), wrong.to_string());
         assert!(users.authenticate("Ada@Example.com", "long enough password").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_invitation_is_spent_only_when_its_account_is_made() {
+        let (_dir, db) = crate::db::migrated_test_db().await;
+        let (users, links) = (Users::new(db.clone()), AccountLinks::new(db, url::Url::parse("http://127.0.0.1:8000").unwrap()));
+        let admin = users.create("root@example.com", "long enough password", false).await.unwrap();
+        let link = links.invite(&admin.id).await.unwrap();
+        let secret = url::Url::parse(&link.url).unwrap().query_pairs().find(|(k, _)| k == "invite").unwrap().1.into_owned();
+        let taken = users.create_invited("root@example.com", "long enough password", &secret).await;
+        assert!(matches!(taken, Err(AuthError::EmailTaken)), "{taken:?}");
+        let made = users.create_invited("ada@example.com", "long enough password", &secret).await.unwrap();
+        assert!(!made.is_admin);
+        let again = users.create_invited("bob@example.com", "long enough password", &secret).await;
+        assert!(matches!(again, Err(AuthError::InvalidLink)), "{again:?}");
     }
 
     #[tokio::test]

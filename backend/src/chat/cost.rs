@@ -81,19 +81,32 @@ pub(crate) fn budget_periods(now_ms: i64) -> (i64, i64) {
     (day.timestamp_millis(), month.timestamp_millis())
 }
 
+/// Whose budget a limit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Whose {
+    /// The user's own, from Settings → Chat.
+    Own,
+    /// The administrator's, on what each user may spend of the server's LLM key.
+    ServerKey,
+}
+
 /// The message for a budget that is reached, or `None` while there is room.
-pub(crate) fn over_budget(spent_today: f64, spent_month: f64, daily: Option<f64>, monthly: Option<f64>) -> Option<String> {
+pub(crate) fn over_budget(spent_today: f64, spent_month: f64, daily: Option<f64>, monthly: Option<f64>, whose: Whose) -> Option<String> {
+    let (what, fix) = match whose {
+        Whose::Own => ("your {period} chat budget", "raise it in Settings → Chat"),
+        Whose::ServerKey => (
+            "the {period} budget your administrator set for the server's LLM",
+            "save an API key of your own in Settings → LLM provider",
+        ),
+    };
+    let reached = |period: &str, spent: f64, limit: f64, again: &str| {
+        let what = what.replace("{period}", period);
+        format!("You have reached {what}: ${spent:.4} spent of ${limit:.2}. It starts again {again}, or {fix}.")
+    };
     if let Some(limit) = daily.filter(|limit| spent_today >= *limit) {
-        return Some(format!(
-            "You have reached your daily chat budget: ${spent_today:.4} spent of ${limit:.2}. It starts again at midnight UTC, or raise it in Settings → Chat."
-        ));
+        return Some(reached("daily", spent_today, limit, "at midnight UTC"));
     }
-    if let Some(limit) = monthly.filter(|limit| spent_month >= *limit) {
-        return Some(format!(
-            "You have reached your monthly chat budget: ${spent_month:.4} spent of ${limit:.2}. It starts again on the 1st (UTC), or raise it in Settings → Chat."
-        ));
-    }
-    None
+    monthly.filter(|limit| spent_month >= *limit).map(|limit| reached("monthly", spent_month, limit, "on the 1st (UTC)"))
 }
 
 #[cfg(test)]
@@ -128,8 +141,10 @@ mod tests {
 
     #[test]
     fn a_reached_budget_says_which_and_what_to_do() {
-        assert_eq!(over_budget(0.5, 3.0, Some(1.0), Some(10.0)), None);
-        assert!(over_budget(1.0, 3.0, Some(1.0), None).unwrap().contains("daily"));
-        assert!(over_budget(0.1, 10.5, None, Some(10.0)).unwrap().contains("Settings → Chat"));
+        assert_eq!(over_budget(0.5, 3.0, Some(1.0), Some(10.0), Whose::Own), None);
+        assert!(over_budget(1.0, 3.0, Some(1.0), None, Whose::Own).unwrap().contains("your daily chat budget"));
+        assert!(over_budget(0.1, 10.5, None, Some(10.0), Whose::Own).unwrap().contains("Settings → Chat"));
+        let server = over_budget(2.0, 2.0, Some(2.0), None, Whose::ServerKey).unwrap();
+        assert!(server.contains("your administrator set") && server.contains("API key of your own"), "{server}");
     }
 }

@@ -7,7 +7,7 @@ use super::ChatError;
 use crate::auth::UserId;
 use crate::clock::now_ms;
 use crate::db::Db;
-use crate::model::chat::{ApprovalPolicy, ChatPreferences, MessageStatus, Role, ToolCallState};
+use crate::model::chat::{ApprovalPolicy, ChatPreferences, MessageStatus, Role, ServerKeyBudget, ToolCallState};
 use crate::model::llm::{LlmProvider, Usage};
 
 /// A conversation's ID: a UUID, so anything else is refused before a query runs.
@@ -130,11 +130,24 @@ pub(crate) struct NewMessage<'a> {
     pub model: Option<&'a str>,
     pub usage: Usage,
     pub cost_usd: f64,
+    /// Paid with the server's own LLM key, so it counts against the administrator's budget.
+    pub on_server_key: bool,
 }
 
 impl<'a> NewMessage<'a> {
     pub fn user(text: &'a str) -> Self {
-        Self { role: Role::User, text, tool_calls: &[], status: MessageStatus::Complete, error: None, provider: None, model: None, usage: Usage::default(), cost_usd: 0.0 }
+        Self {
+            role: Role::User,
+            text,
+            tool_calls: &[],
+            status: MessageStatus::Complete,
+            error: None,
+            provider: None,
+            model: None,
+            usage: Usage::default(),
+            cost_usd: 0.0,
+            on_server_key: false,
+        }
     }
 
     pub fn assistant(text: &'a str) -> Self {
@@ -343,7 +356,7 @@ impl Store {
         let (Some(provider), Some(model)) = (message.provider, message.model) else { return Ok(()) };
         let query = sqlx::query(
             "INSERT INTO model_calls (id, user_id, conversation_id, provider, model, input_tokens, cached_tokens, output_tokens, \
-             thinking_tokens, cost_usd, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             thinking_tokens, cost_usd, created_ms, on_server_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(user.as_str())
@@ -353,6 +366,7 @@ impl Store {
         bind_usage(query, &message.usage)
             .bind(message.cost_usd)
             .bind(now)
+            .bind(i64::from(message.on_server_key))
             .execute(self.db.pool())
             .await
             .map_err(db)?;
@@ -396,13 +410,47 @@ impl Store {
 
     /// Tokens and cost of the user's model calls since `since_ms`, deleted conversations included.
     pub async fn spent_since(&self, user: &UserId, since_ms: i64) -> Result<(Usage, f64), ChatError> {
-        let row: TotalsRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {TOTALS} FROM model_calls WHERE user_id = $1 AND created_ms >= $2")))
+        self.calls_since(user, since_ms, false).await
+    }
+
+    /// What the user's model calls paid with the server's key cost since `since_ms`.
+    pub async fn spent_on_server_key_since(&self, user: &UserId, since_ms: i64) -> Result<f64, ChatError> {
+        Ok(self.calls_since(user, since_ms, true).await?.1)
+    }
+
+    async fn calls_since(&self, user: &UserId, since_ms: i64, server_key_only: bool) -> Result<(Usage, f64), ChatError> {
+        let sql = format!("SELECT {TOTALS} FROM model_calls WHERE user_id = $1 AND created_ms >= $2 AND on_server_key >= $3");
+        let row: TotalsRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(user.as_str())
             .bind(since_ms)
+            .bind(i64::from(server_key_only))
             .fetch_one(self.db.pool())
             .await
             .map_err(db)?;
         Ok(row.totals())
+    }
+
+    /// The administrator's budget on the server's key; no limits until one is saved.
+    pub async fn server_key_budget(&self) -> Result<ServerKeyBudget, ChatError> {
+        let row: Option<(Option<f64>, Option<f64>)> = sqlx::query_as("SELECT daily_usd, monthly_usd FROM server_key_budget WHERE id = 1")
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(db)?;
+        Ok(row.map(|(daily_usd, monthly_usd)| ServerKeyBudget { daily_usd, monthly_usd }).unwrap_or_default())
+    }
+
+    pub async fn save_server_key_budget(&self, budget: &ServerKeyBudget) -> Result<(), ChatError> {
+        sqlx::query(
+            "INSERT INTO server_key_budget (id, daily_usd, monthly_usd, saved_ms) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET daily_usd = excluded.daily_usd, monthly_usd = excluded.monthly_usd, saved_ms = excluded.saved_ms",
+        )
+        .bind(budget.daily_usd)
+        .bind(budget.monthly_usd)
+        .bind(now_ms())
+        .execute(self.db.pool())
+        .await
+        .map_err(db)?;
+        Ok(())
     }
 
     pub async fn preferences(&self, user: &UserId) -> Result<ChatPreferences, ChatError> {

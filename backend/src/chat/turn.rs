@@ -14,7 +14,7 @@ use super::{ChatError, Inner};
 use crate::analytics::event::{NEW_MESSAGE_TURN, RESUMED_TURN};
 use crate::analytics::{Event, EventKind};
 use crate::auth::UserId;
-use crate::llm::{LlmEndpoint, Provider, Reply, Request, ToolSpec};
+use crate::llm::{EndpointOrigin, LlmEndpoint, Provider, Reply, Request, ToolSpec};
 use crate::model::analytics::ToolSource;
 use crate::model::auth::Scope;
 use crate::model::chat::{ApprovalPolicy, MessageStatus, Role, ToolCallState};
@@ -289,7 +289,12 @@ impl Turn {
 
     /// An assistant message from this turn's provider.
     fn from<'a>(&self, setup: &'a Setup, text: &'a str) -> NewMessage<'a> {
-        NewMessage { provider: Some(setup.endpoint.provider), model: Some(&setup.endpoint.model), ..NewMessage::assistant(text) }
+        NewMessage {
+            provider: Some(setup.endpoint.provider),
+            model: Some(&setup.endpoint.model),
+            on_server_key: setup.endpoint.origin == EndpointOrigin::Server,
+            ..NewMessage::assistant(text)
+        }
     }
 
     async fn append_failure(&self, partial: &str, error: &str, setup: Option<&Setup>) -> Result<(), ChatError> {

@@ -82,3 +82,52 @@ pub struct SessionView {
     /// The browser asking.
     pub current: bool,
 }
+
+/// Who may create an account from the registration page (`PYAIRTABLE_REGISTRATION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationMode {
+    /// Anyone who reaches the server.
+    #[default]
+    Open,
+    /// Only someone holding an administrator's invitation link.
+    Invite,
+    /// Nobody: administrators create accounts with `pyairtable user create`.
+    Closed,
+}
+
+impl RegistrationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Invite => "invite",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "open" => Some(Self::Open),
+            "invite" => Some(Self::Invite),
+            "closed" => Some(Self::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// A one-time link an administrator hands to someone: an invitation or a password reset. The
+/// only time its secret is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OneTimeLink {
+    pub url: String,
+    pub expires_ms: i64,
+}
+
+/// An invitation not yet used, as `/admin/users` lists it: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteView {
+    pub id: String,
+    pub created_by: Option<String>,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}

@@ -160,6 +160,14 @@ pub struct ChatPreferences {
     pub monthly_budget_usd: Option<f64>,
 }
 
+/// What each user may spend on the server's own LLM key, as an administrator set it (`None`
+/// for no limit). Users who saved a key of their own are not held to it.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct ServerKeyBudget {
+    pub daily_usd: Option<f64>,
+    pub monthly_usd: Option<f64>,
+}
+
 /// What a user has spent, for the chat page and Settings.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Spending {

@@ -56,6 +56,7 @@ fn help_documents_every_setting() {
         "PYAIRTABLE_LLM_MODEL",
         "PYAIRTABLE_LLM_BASE_URL",
         "PYAIRTABLE_LLM_API_KEY",
+        "PYAIRTABLE_REGISTRATION",
     ] {
         let shown = help.contains(&format!("[env: {variable}=")) || help.contains(&format!("[env: {variable}]"));
         assert!(shown, "--help does not mention {variable}:\n{help}");
@@ -167,6 +168,37 @@ async fn user_create_makes_an_admin_who_can_sign_in() {
     let users = backend::auth::users::Users::new(db);
     let user = users.authenticate("root@example.com", "correct horse battery").await.unwrap();
     assert!(user.is_admin);
+}
+
+/// The way back in for an operator who lost the administrator's password.
+#[tokio::test]
+async fn user_reset_password_prints_a_link_that_sets_a_new_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = pyairtable(dir.path())
+        .args(["user", "create", "--email", "root@example.com", "--admin"])
+        .env("PYAIRTABLE_USER_PASSWORD", "correct horse battery")
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let output = pyairtable(dir.path())
+        .args(["user", "reset-password", "--email", "Root@Example.com"])
+        .env("PYAIRTABLE_PUBLIC_URL", "https://airtable.example.com")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let link = printed.lines().find(|line| line.starts_with("https://airtable.example.com/reset-password?token=")).expect(&printed);
+    let token = link.split("token=").nth(1).unwrap();
+
+    let unknown = pyairtable(dir.path()).args(["user", "reset-password", "--email", "nobody@example.com"]).output().unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8(unknown.stderr).unwrap().contains("An account with that email was not found"));
+
+    let db = backend::db::Db::connect(&format!("sqlite://{}/data/pyairtable.db", dir.path().display())).await.unwrap();
+    let links = backend::auth::links::AccountLinks::new(db.clone(), url::Url::parse("https://airtable.example.com").unwrap());
+    let users = backend::auth::users::Users::new(db);
+    users.reset_password(&links, token, "a brand new password").await.unwrap();
+    assert!(users.authenticate("root@example.com", "a brand new password").await.unwrap().is_admin);
 }
 
 /// Every secret a user hands the server or gets from it, used over HTTP against a server that

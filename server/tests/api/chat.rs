@@ -343,6 +343,41 @@ async fn stopping_a_turn_keeps_the_text_that_arrived_and_marks_it(dialect: Diale
     assert!(seen.contains(r#""status":"cancelled""#), "the stream ends with the turn: {seen}");
 }
 
+/// An administrator's budget on the server's key stops users chatting on it, but not a user
+/// who saved a key of their own.
+async fn the_budget_on_the_servers_key_stops_its_users_but_not_those_with_their_own_key(dialect: Dialect) {
+    let usage = FakeUsage { prompt_tokens: 100_000, completion_tokens: 20_000, cached_tokens: 0, reasoning_tokens: 0 };
+    let fake = FakeOpenAi::answering(move |_| FakeReply::text("Counted.").usage(usage)).await;
+    let ada = Chatter::new(app_with_model(dialect, &fake, |_| {}).await).await;
+    let app = &ada.app;
+    let saved = app.client.post(app.url("/api/admin/budget/save")).bearer_auth(&ada.token).form(&[("daily_usd", "0.01"), ("monthly_usd", "")]).send().await.unwrap();
+    assert_eq!(saved.status(), StatusCode::OK, "Ada, the first account, is the administrator");
+
+    // Bob chats with a key of his own, at the same (fake) provider.
+    let bob = app.services.auth.users.create("bob@example.com", PASSWORD, false).await.unwrap();
+    let choice = backend::llm::LlmChoice {
+        provider: backend::model::llm::LlmProvider::OpenaiCompatible,
+        model: "gpt-4o-mini".into(),
+        base_url: fake.base_url.clone(),
+        api_key: "sk-bobs-own".to_owned().into(),
+    };
+    app.services.llm_settings.save(&bob.id, &choice).await.unwrap();
+    let bob_token = app.access_token("bob@example.com", PASSWORD).await;
+    for n in 0..2 {
+        let body = json!({ "message": format!("Bob's message {n}") });
+        let answered = app.client.post(app.url("/api/chat")).bearer_auth(&bob_token).json(&body).send().await.unwrap();
+        assert_eq!(answered.status(), StatusCode::OK, "Bob's own key is not held to the server's budget");
+    }
+
+    // Ada's first message fits; it costs more than the budget, so the next one is refused.
+    let reply = ada.chat("Hello", None).await;
+    let refused = ada.post_chat("Hello again", reply["session_id"].as_str()).await;
+    assert_eq!(refused.status(), StatusCode::PAYMENT_REQUIRED);
+    let message = refused.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
+    assert!(message.contains("your administrator set") && message.contains("Settings → LLM provider"), "{message}");
+    assert_eq!(fake.requests().len(), 3, "no model call once the budget is reached");
+}
+
 on_both_databases!(
     dialect:
     a_write_waits_for_approval_then_its_result_goes_back_to_the_model,
@@ -353,6 +388,7 @@ on_both_databases!(
     parallel_calls_all_run_and_all_results_go_back_together,
     history_and_the_selected_base_reach_the_model_on_the_second_turn,
     tokens_and_cost_are_counted_per_message_and_a_reached_budget_stops_the_next_turn,
+    the_budget_on_the_servers_key_stops_its_users_but_not_those_with_their_own_key,
     a_rejected_key_fails_the_turn_with_a_message_naming_the_provider_and_the_fix,
     stopping_a_turn_keeps_the_text_that_arrived_and_marks_it,
 );

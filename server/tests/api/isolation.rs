@@ -557,6 +557,14 @@ fn cases(ada: &Ada, bob: &Bob) -> BTreeMap<String, Case> {
             Case::NoObject("creates a new account; names no object"),
         ),
         (
+            "/api/session/registration".into(),
+            Case::NoObject("public: who may register, for the registration page"),
+        ),
+        (
+            "/api/session/reset-password".into(),
+            Case::NoObject("the reset link's secret is the credential itself (one-time links: registration.rs)"),
+        ),
+        (
             "/api/session/logout".into(),
             form_call(bob, "/api/session/logout", &[], OwnOnly),
         ),
@@ -633,6 +641,30 @@ fn cases(ada: &Ada, bob: &Bob) -> BTreeMap<String, Case> {
                 json!({ "id": ada.user_id, "disabled": true }),
                 Refused,
             ),
+        ),
+        (
+            "/api/admin/users/reset-link".into(),
+            json_call(bob, "/api/admin/users/reset-link", json!({ "id": ada.user_id }), Refused),
+        ),
+        (
+            "/api/admin/invites/create".into(),
+            json_call(bob, "/api/admin/invites/create", json!({}), Refused),
+        ),
+        (
+            "/api/admin/invites/list".into(),
+            json_call(bob, "/api/admin/invites/list", json!({}), Refused),
+        ),
+        (
+            "/api/admin/invites/revoke".into(),
+            json_call(bob, "/api/admin/invites/revoke", json!({ "id": ada.user_id }), Refused),
+        ),
+        (
+            "/api/admin/budget".into(),
+            json_call(bob, "/api/admin/budget", json!({}), Refused),
+        ),
+        (
+            "/api/admin/budget/save".into(),
+            form_call(bob, "/api/admin/budget/save", &[("daily_usd", "0"), ("monthly_usd", "")], Refused),
         ),
         // Connections and settings: each acts on the caller's own.
         (

@@ -23,5 +23,6 @@ mod migrations;
 mod mcp;
 mod observability;
 mod pages;
+mod registration;
 mod sandbox_security;
 mod tools;
