@@ -1,5 +1,6 @@
 //! Components shared by several pages.
 
+pub mod budget_fields;
 pub mod dialog;
 pub mod chart;
 pub mod layout;

@@ -5,6 +5,7 @@ use backend::model::chat::ServerKeyBudget;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
+use crate::components::budget_fields::BudgetFields;
 use crate::error::AppError;
 
 /// What each user may spend on the server's LLM key.
@@ -51,19 +52,12 @@ pub fn BudgetSection() -> impl IntoView {
 
 #[component]
 fn BudgetForm(budget: ServerKeyBudget, save: ServerAction<SaveServerKeyBudget>) -> impl IntoView {
-    let amount = |limit: Option<f64>| limit.map(|l| l.to_string()).unwrap_or_default();
     view! {
         <ActionForm action=save attr:class="form">
-            <div class="inline-fields budget-fields">
-                <label>
-                    "Daily, per user (USD)"
-                    <input type="text" name="daily_usd" inputmode="decimal" autocomplete="off" placeholder="No limit" value=amount(budget.daily_usd) />
-                </label>
-                <label>
-                    "Monthly, per user (USD)"
-                    <input type="text" name="monthly_usd" inputmode="decimal" autocomplete="off" placeholder="No limit" value=amount(budget.monthly_usd) />
-                </label>
-            </div>
+            <BudgetFields
+                daily=("daily_usd", "Daily, per user (USD)", budget.daily_usd)
+                monthly=("monthly_usd", "Monthly, per user (USD)", budget.monthly_usd)
+            />
             {move || match save.value().get() {
                 Some(Ok(_)) => view! { <p class="success" role="status">"Budget saved."</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),

@@ -4,6 +4,7 @@
 use backend::model::chat::{ApprovalPolicy, ChatPreferences, Spending};
 use leptos::prelude::*;
 
+use crate::components::budget_fields::BudgetFields;
 use crate::components::numbers::usd;
 use crate::pages::chat::{SaveChatPreferences, get_chat_preferences, get_spending, tokens};
 
@@ -41,7 +42,6 @@ pub fn ChatSection() -> impl IntoView {
 
 #[component]
 fn ChatForm(current: ChatPreferences, save: ServerAction<SaveChatPreferences>) -> impl IntoView {
-    let amount = |budget: Option<f64>| budget.map(|b| b.to_string()).unwrap_or_default();
     let policies = ApprovalPolicy::ALL
         .into_iter()
         .map(|policy| {
@@ -60,16 +60,10 @@ fn ChatForm(current: ChatPreferences, save: ServerAction<SaveChatPreferences>) -
                 {policies}
                 <p class="hint">"Reading is always allowed. Asking shows each change in the chat, with Allow and Deny."</p>
             </fieldset>
-            <div class="inline-fields budget-fields">
-                <label>
-                    "Daily budget (USD)"
-                    <input type="text" name="daily_budget_usd" inputmode="decimal" autocomplete="off" placeholder="No limit" value=amount(current.daily_budget_usd) />
-                </label>
-                <label>
-                    "Monthly budget (USD)"
-                    <input type="text" name="monthly_budget_usd" inputmode="decimal" autocomplete="off" placeholder="No limit" value=amount(current.monthly_budget_usd) />
-                </label>
-            </div>
+            <BudgetFields
+                daily=("daily_budget_usd", "Daily budget (USD)", current.daily_budget_usd)
+                monthly=("monthly_budget_usd", "Monthly budget (USD)", current.monthly_budget_usd)
+            />
             <p class="hint">"Once a budget is spent, the chat takes no new messages until the next day or month. Leave a budget empty for no limit."</p>
             {move || match save.value().get() {
                 Some(Ok(_)) => view! { <p class="success" role="status">"Chat settings saved."</p> }.into_any(),
