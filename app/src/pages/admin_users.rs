@@ -50,7 +50,7 @@ pub fn AdminUsersPage() -> impl IntoView {
     view! {
         <Title text="Users" />
         <SignedIn let:me>
-            <section class="page">
+            <section class="page admin-users">
                 <h1>"Users"</h1>
                 {if me.is_admin {
                     view! {
