@@ -31,8 +31,7 @@ use crate::llm::{EndpointOrigin, Llm, LlmSettings, LlmSettingsError};
 use crate::model::airtable::BaseId;
 use crate::model::chat::{
     ApprovalAnswer, ChatPreferences, ConversationSummary, ConversationView, MessageStatus, MessageView, Role, ServerKeyBudget, Spending,
-    ToolCallState,
-    ToolCallView, TurnEvent,
+    ToolCallState, ToolCallView, TurnEvent,
 };
 use crate::model::llm::Usage;
 use crate::tools::Catalog;

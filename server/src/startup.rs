@@ -112,7 +112,7 @@ impl Application {
 /// Open registration beyond loopback lets anyone spend the server's LLM key, and on a new
 /// server makes the first visitor its administrator; invitations need an administrator first.
 async fn warn_about_registration(config: &Config, services: &Services) {
-    let no_users = services.auth.users.list().await.is_ok_and(|users| users.is_empty());
+    let no_users = services.auth.users.none_yet().await.unwrap_or(false);
     match config.registration {
         RegistrationMode::Open if !config.bind.ip().is_loopback() => tracing::warn!(
             bind = %config.bind,

@@ -263,6 +263,15 @@ impl Users {
         Ok(self.get(id).await?.filter(|u| !u.disabled))
     }
 
+    /// Whether no account exists yet, as on a new server.
+    ///
+    /// # Errors
+    /// `Db` when the database fails.
+    pub async fn none_yet(&self) -> Result<bool, AuthError> {
+        let any: Option<String> = sqlx::query_scalar("SELECT id FROM users LIMIT 1").fetch_optional(self.db.pool()).await?;
+        Ok(any.is_none())
+    }
+
     /// Every user, oldest first. For admins only: the caller checks.
     ///
     /// # Errors
@@ -377,7 +386,9 @@ mod tests {
     #[tokio::test]
     async fn the_first_user_is_the_admin_and_the_next_is_not() {
         let (_dir, users) = users().await;
+        assert!(users.none_yet().await.unwrap());
         let first = users.create("first@example.com", "long enough password", false).await.unwrap();
+        assert!(!users.none_yet().await.unwrap());
         let second = users.create("second@example.com", "long enough password", false).await.unwrap();
         assert!(first.is_admin);
         assert!(!second.is_admin);

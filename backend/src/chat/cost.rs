@@ -92,15 +92,14 @@ pub(crate) enum Whose {
 
 /// The message for a budget that is reached, or `None` while there is room.
 pub(crate) fn over_budget(spent_today: f64, spent_month: f64, daily: Option<f64>, monthly: Option<f64>, whose: Whose) -> Option<String> {
-    let (what, fix) = match whose {
-        Whose::Own => ("your {period} chat budget", "raise it in Settings → Chat"),
-        Whose::ServerKey => (
-            "the {period} budget your administrator set for the server's LLM",
-            "save an API key of your own in Settings → LLM provider",
-        ),
-    };
     let reached = |period: &str, spent: f64, limit: f64, again: &str| {
-        let what = what.replace("{period}", period);
+        let (what, fix) = match whose {
+            Whose::Own => (format!("your {period} chat budget"), "raise it in Settings → Chat"),
+            Whose::ServerKey => (
+                format!("the {period} budget your administrator set for the server's LLM"),
+                "save an API key of your own in Settings → LLM provider",
+            ),
+        };
         format!("You have reached {what}: ${spent:.4} spent of ${limit:.2}. It starts again {again}, or {fix}.")
     };
     if let Some(limit) = daily.filter(|limit| spent_today >= *limit) {
