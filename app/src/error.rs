@@ -230,6 +230,25 @@ impl From<backend::tools::ToolError> for AppError {
 }
 
 #[cfg(feature = "ssr")]
+impl From<backend::sagas::SagaError> for AppError {
+    fn from(e: backend::sagas::SagaError) -> Self {
+        use backend::sagas::SagaError as E;
+        let message = e.to_string();
+        let mapped = match e {
+            E::NotFound => Self::NotFound("That change".into()),
+            E::NotNow(_) => Self::Conflict(message),
+            E::Invalid(_) => Self::Unprocessable(message),
+            E::Connection(connection) => return connection.into(),
+            E::Database(_) | E::Jobs(_) | E::LeaseLost => {
+                tracing::error!(error = %message, "a saga request failed");
+                return Self::internal();
+            }
+        };
+        mapped.with_status()
+    }
+}
+
+#[cfg(feature = "ssr")]
 impl From<backend::analytics::ClientEventError> for AppError {
     fn from(e: backend::analytics::ClientEventError) -> Self {
         use backend::analytics::ClientEventError as E;

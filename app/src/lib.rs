@@ -20,6 +20,7 @@ use crate::components::layout::Layout;
 use crate::pages::admin_users::AdminUsersPage;
 use crate::pages::analytics::AnalyticsPage;
 use crate::pages::bases::{BasePage, BasesPage, TablePage};
+use crate::pages::changes::{ChangePage, ChangesPage};
 use crate::pages::chat::ChatPage;
 use crate::pages::home::HomePage;
 use crate::pages::not_found::NotFound;
@@ -72,6 +73,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("bases/:base/:table") view=TablePage />
                     // One route for both, so opening a conversation keeps the page (and its stream).
                     <Route path=path!("chat/:conversation?") view=ChatPage />
+                    <Route path=path!("changes") view=ChangesPage />
+                    <Route path=path!("changes/:id") view=ChangePage />
                     <Route path=path!("analytics") view=AnalyticsPage />
                     <Route path=path!("status") view=StatusPage />
                 </Routes>

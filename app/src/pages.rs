@@ -3,6 +3,7 @@
 pub mod admin_users;
 pub mod analytics;
 pub mod bases;
+pub mod changes;
 pub mod chat;
 pub mod home;
 pub mod not_found;

@@ -179,6 +179,7 @@ impl Analytics {
             EventKind::ChatTurn => CounterKey { metric: "chat_turns", labels: vec![outcome()] },
             EventKind::ToolCall => CounterKey { metric: "tool_calls", labels: vec![outcome(), ("source", event.source.clone())] },
             EventKind::AirtableRequest => CounterKey { metric: "airtable_requests", labels: vec![outcome()] },
+            EventKind::Saga => CounterKey { metric: "sagas", labels: vec![outcome(), ("source", event.source.clone())] },
             EventKind::Login => CounterKey { metric: "logins", labels: vec![outcome()] },
             EventKind::Signup => CounterKey { metric: "signups", labels: vec![] },
             EventKind::Client => CounterKey { metric: "client_events", labels: vec![] },

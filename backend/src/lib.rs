@@ -21,9 +21,13 @@ pub mod db;
 #[cfg(feature = "server")]
 pub mod health;
 #[cfg(feature = "server")]
+pub mod jobs;
+#[cfg(feature = "server")]
 pub mod llm;
 #[cfg(feature = "server")]
 pub mod mcp;
+#[cfg(feature = "server")]
+pub mod sagas;
 #[cfg(feature = "server")]
 pub mod sandbox;
 #[cfg(feature = "server")]

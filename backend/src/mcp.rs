@@ -96,7 +96,7 @@ impl ServerHandler for McpHandler {
             ErrorData::internal_error(e.to_string(), None)
         })?;
         let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
-        let context = ToolContext { client: connection.client, source: ToolSource::Mcp, user_id: Some(principal.user.id.to_string()) };
+        let context = ToolContext::new(connection.client, ToolSource::Mcp, Some(principal.user.id.to_string()));
         let result = match self.catalog.call(&context, principal.scope(), &request.name, arguments).await {
             Ok(value) => CallToolResult::success(vec![ContentBlock::text(value.to_string())]),
             // The model reads these and can correct its call.

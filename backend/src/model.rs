@@ -6,4 +6,5 @@ pub mod auth;
 pub mod chat;
 pub mod health;
 pub mod llm;
+pub mod sagas;
 pub mod tools;

@@ -7,6 +7,7 @@
 pub mod cells;
 mod demo;
 mod error;
+mod faults;
 pub mod formula;
 mod gate;
 pub mod harness;
@@ -30,6 +31,8 @@ use crate::secrets::Cipher;
 
 pub use demo::DEMO_BASE_NAME;
 pub use error::SandboxError;
+pub use faults::{FaultPlan, WriteFault};
+use faults::Faults;
 pub use tokens::SandboxTokens;
 pub use writes::{WriteRequest, json_object};
 
@@ -49,6 +52,8 @@ pub struct SandboxSettings {
     pub max_page_size: usize,
     /// How long a listing's offset stays valid after its first page.
     pub offset_ttl: Duration,
+    /// A fault to inject into one write; for tests only.
+    pub fault: Option<FaultPlan>,
 }
 
 impl Default for SandboxSettings {
@@ -60,6 +65,7 @@ impl Default for SandboxSettings {
             penalty: Duration::from_secs(30),
             max_page_size: 100,
             offset_ttl: Duration::from_secs(600),
+            fault: None,
         }
     }
 }
@@ -79,13 +85,20 @@ pub struct Sandbox {
     settings: SandboxSettings,
     /// Permits for formula evaluations running at once; see [`evaluators`].
     evaluators: Arc<tokio::sync::Semaphore>,
+    faults: Faults,
 }
 
 impl Sandbox {
     pub fn new(db: Db, cipher: Cipher, settings: SandboxSettings) -> Self {
         let gate = Gate::new(settings.requests_per_second_per_base, settings.requests_per_second_per_token, settings.penalty);
         let evaluators = Arc::new(tokio::sync::Semaphore::new(evaluators()));
-        Self { store: Store::new(db.clone()), tokens: SandboxTokens::new(db, cipher), gate, settings, evaluators }
+        let faults = Faults::new(settings.fault);
+        Self { store: Store::new(db.clone()), tokens: SandboxTokens::new(db, cipher), gate, settings, evaluators, faults }
+    }
+
+    /// Counts a record write; the fault to inject into it, if the settings plan one for it.
+    pub fn write_fault(&self) -> Option<WriteFault> {
+        self.faults.next_write()
     }
 
     pub fn settings(&self) -> &SandboxSettings {

@@ -10,8 +10,10 @@ use crate::chat::{Chat, ChatSettings};
 use crate::connections::Connections;
 use crate::db::Db;
 use crate::health::{DatabaseCheck, Health};
+use crate::jobs::{Jobs, JobsCheck};
 use crate::model::auth::RegistrationMode;
 use crate::llm::{AllowedHosts, HttpPolicy, Llm, LlmEndpoint, LlmSettings};
+use crate::sagas::Sagas;
 use crate::sandbox::{Sandbox, SandboxSettings};
 use crate::secrets::Cipher;
 use crate::tools::Catalog;
@@ -53,6 +55,10 @@ pub struct Services {
     pub tools: Catalog,
     pub chat: Chat,
     pub analytics: Analytics,
+    /// Background jobs; `start` them once the server is up.
+    pub jobs: Jobs,
+    /// Every record write, logged so that it finishes or is undone.
+    pub sagas: Sagas,
     /// Airtable's API address, where users' own tokens are used.
     pub airtable_api_url: Url,
     /// The address people and their scripts use to reach this server.
@@ -60,9 +66,9 @@ pub struct Services {
 }
 
 impl Services {
-    /// Wires the services over an open, migrated database.
-    pub fn new(db: Db, settings: ServiceSettings<'_>) -> Self {
-        let health = Health::new().with_check(DatabaseCheck(db.clone()));
+    /// Wires the services over an open, migrated database and its job queues.
+    pub fn new(db: Db, jobs: Jobs, settings: ServiceSettings<'_>) -> Self {
+        let health = Health::new().with_check(DatabaseCheck(db.clone())).with_check(JobsCheck(jobs.clone()));
         let airtable = Airtable::new(&settings.airtable);
         let analytics = Analytics::new(db.clone(), health.clone(), {
             let limiter = airtable.limiter().clone();
@@ -83,7 +89,8 @@ impl Services {
             settings.airtable_api_url.clone(),
             settings.sandbox_api_url,
         );
-        let tools = Catalog::new().with_analytics(analytics.clone());
+        let sagas = Sagas::new(db.clone(), connections.clone(), jobs.clone(), analytics.clone());
+        let tools = Catalog::new().with_analytics(analytics.clone()).with_recorder(std::sync::Arc::new(sagas.clone()));
         let chat = Chat::new(
             db.clone(),
             Llm::with_allowed_hosts(settings.llm_http, settings.llm_allowed_hosts),
@@ -93,6 +100,21 @@ impl Services {
             settings.chat,
             analytics.clone(),
         );
-        Self { db, health, auth, airtable, sandbox, connections, llm_settings, tools, chat, analytics, airtable_api_url: settings.airtable_api_url, public_url: settings.public_url }
+        Self {
+            db,
+            health,
+            auth,
+            airtable,
+            sandbox,
+            connections,
+            llm_settings,
+            tools,
+            chat,
+            analytics,
+            jobs,
+            sagas,
+            airtable_api_url: settings.airtable_api_url,
+            public_url: settings.public_url,
+        }
     }
 }

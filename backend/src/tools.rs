@@ -6,6 +6,7 @@ mod analyze;
 mod budget;
 mod catalog;
 mod cells;
+mod changes;
 mod export;
 mod read;
 mod resolve;
@@ -16,4 +17,6 @@ mod write;
 
 pub use budget::RESULT_BUDGET;
 pub use catalog::Catalog;
+pub use changes::Recorder;
+pub(crate) use write::{Applied, RECORD_WRITES, Write, WriteKind};
 pub use tool::{ToolContext, ToolError};

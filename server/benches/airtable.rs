@@ -2,6 +2,8 @@
 //!
 //! - Bulk create: 1,000 records into one base through the client. The ceiling is 5 requests/s
 //!   × 10 records = 50 records/s; the figure is the share of it reached, and the 429s met.
+//! - Saga overhead: the same 1,000 records as one saga (ten steps of 100, each chunk logged
+//!   before and after it lands, driven by a background job), as a ratio to the plain create.
 //! - Formula scan: `filterByFormula` over 10,000 sandbox records, median of several listings.
 //!
 //! Prints figures; asserts nothing about time.
@@ -10,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use backend::airtable::{ListQuery, formula};
 use backend::model::airtable::{Fields, NewTable};
+use backend::model::sagas::SagaSource;
+use backend::sagas::{Call, NewSaga};
 use backend::sandbox::WriteRequest;
 use serde_json::json;
 use support::{median, ms};
@@ -44,6 +48,31 @@ async fn main() -> anyhow::Result<()> {
         "bulk create: {BULK_RECORDS} records in {:.1} s = {rate:.1} records/s, {:.1}% of the 50 records/s ceiling, {limited} responses with 429",
         elapsed.as_secs_f64(),
         rate / 50.0 * 100.0
+    );
+
+    // The same create as a saga, started as the REST API starts one, timed until it settles.
+    let saga_base = client.create_base("Saga", "wspBENCH", std::slice::from_ref(&table)).await?;
+    let steps: Vec<Call> = records
+        .chunks(100)
+        .map(|chunk| Call { tool: "create_records".into(), arguments: json!({ "base_id": saga_base.as_str(), "table": "Items", "records": chunk }) })
+        .collect();
+    let limited_before: u64 = services.airtable.limiter().snapshot().iter().map(|s| s.rate_limited).sum();
+    let started = Instant::now();
+    let saga = NewSaga { user: &user.id, source: SagaSource::Rest, title: "Bench", base_id: saga_base.as_str(), conversation_id: None, calls: &steps };
+    let id = services.sagas.start(saga).await?;
+    let status = loop {
+        let summary = services.sagas.get(&user.id, &id).await?.summary;
+        if summary.status.is_settled() {
+            break summary.status;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let saga_elapsed = started.elapsed();
+    let limited_saga = services.airtable.limiter().snapshot().iter().map(|s| s.rate_limited).sum::<u64>() - limited_before;
+    println!(
+        "saga overhead: the same {BULK_RECORDS} records as one saga ({status:?}) in {:.1} s = {:.2}× the plain create, {limited_saga} responses with 429",
+        saga_elapsed.as_secs_f64(),
+        saga_elapsed.as_secs_f64() / elapsed.as_secs_f64()
     );
 
     // Formula scan: 10,000 records loaded straight through the sandbox, then listed over HTTP.

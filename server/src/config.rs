@@ -11,7 +11,7 @@ use backend::chat::ChatSettings;
 use backend::llm::{AllowedHosts, EndpointOrigin, HttpPolicy, LlmEndpoint};
 use backend::model::auth::RegistrationMode;
 use backend::model::llm::LlmProvider;
-use backend::sandbox::SandboxSettings;
+use backend::sandbox::{FaultPlan, SandboxSettings};
 use backend::secrets::{self, SecretError};
 
 use crate::metrics::MetricsAccess;
@@ -85,6 +85,10 @@ pub struct Settings {
     #[arg(long, env = "PYAIRTABLE_SANDBOX_PAGE_SIZE", value_name = "N", global = true)]
     pub sandbox_page_size: Option<String>,
 
+    /// Sandbox, for tests only: refuse the Nth record write (fail:N), or apply it and drop its answer (drop:N)
+    #[arg(long, env = "PYAIRTABLE_SANDBOX_FAULT", value_name = "FAULT", global = true)]
+    pub sandbox_fault: Option<String>,
+
     /// LLM for users who chose none in Settings: offline, gemini or openai_compatible [default: offline]
     #[arg(long, env = "PYAIRTABLE_LLM_PROVIDER", value_name = "PROVIDER", global = true)]
     pub llm_provider: Option<String>,
@@ -152,6 +156,7 @@ impl Settings {
             sandbox_requests_per_second: self.sandbox_requests_per_second.or(lower.sandbox_requests_per_second),
             sandbox_penalty_seconds: self.sandbox_penalty_seconds.or(lower.sandbox_penalty_seconds),
             sandbox_page_size: self.sandbox_page_size.or(lower.sandbox_page_size),
+            sandbox_fault: self.sandbox_fault.or(lower.sandbox_fault),
             llm_provider: self.llm_provider.or(lower.llm_provider),
             llm_model: self.llm_model.or(lower.llm_model),
             llm_base_url: self.llm_base_url.or(lower.llm_base_url),
@@ -359,6 +364,15 @@ impl Config {
                 count(s.sandbox_penalty_seconds, "PYAIRTABLE_SANDBOX_PENALTY_SECONDS", 0, defaults.penalty.as_secs() as usize)? as u64,
             ),
             max_page_size: count(s.sandbox_page_size, "PYAIRTABLE_SANDBOX_PAGE_SIZE", 1, defaults.max_page_size)?,
+            fault: match s.sandbox_fault.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                None => None,
+                Some(text) => Some(FaultPlan::parse(text).ok_or_else(|| ConfigError::Invalid {
+                    setting: "PYAIRTABLE_SANDBOX_FAULT",
+                    value: text.to_owned(),
+                    problem: "which is not a fault plan",
+                    fix: "use fail:N to refuse the Nth record write or drop:N to apply it and lose its answer, or leave it unset",
+                })?),
+            },
             ..defaults
         };
 

@@ -16,6 +16,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use backend::analytics::Analytics;
+use backend::jobs::Jobs;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
@@ -51,17 +52,28 @@ struct AnalyticsSeries {
 }
 
 /// Analytics counters and their help texts; each is exposed as `pyairtable_<name>_total`.
-const ANALYTICS_COUNTERS: [(&str, &str); 6] = [
+const ANALYTICS_COUNTERS: [(&str, &str); 7] = [
     ("chat_turns", "Chat turns answered, by outcome"),
     ("tool_calls", "Tool calls, by where they came from and outcome"),
     ("airtable_requests", "Requests to Airtable (or the sandbox), by outcome"),
+    ("sagas", "Sagas settled, by outcome (done, compensated, needs_attention) and source"),
     ("logins", "Password logins, by outcome"),
     ("signups", "Accounts created"),
     ("client_events", "Events sent by browsers"),
 ];
 
+/// The job queue's gauges, read from the database at scrape time.
+struct JobSeries {
+    jobs: Jobs,
+    waiting: Gauge,
+    running: Gauge,
+    failed: Gauge,
+    oldest_waiting_seconds: Gauge,
+}
+
 struct Inner {
     analytics: Option<AnalyticsSeries>,
+    jobs: Option<JobSeries>,
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     durations: Family<RequestLabels, Histogram>,
@@ -117,7 +129,44 @@ impl Metrics {
             registry.register("pyairtable_analytics_events_dropped", "Analytics events dropped because the queue was full", dropped.clone());
             AnalyticsSeries { analytics, counters, queue_depth, dropped, copying: Mutex::new(()) }
         });
-        Self { inner: Arc::new(Inner { analytics, registry, requests, durations, resident_memory, virtual_memory }) }
+        Self { inner: Arc::new(Inner { analytics, jobs: None, registry, requests, durations, resident_memory, virtual_memory }) }
+    }
+
+    /// The same metrics, with the job queue's depth, running and failed jobs.
+    ///
+    /// # Panics
+    /// When called on metrics already shared (clones exist); it is meant for start-up.
+    #[must_use]
+    pub fn with_jobs(mut self, jobs: Jobs) -> Self {
+        let inner = Arc::get_mut(&mut self.inner).expect("with_jobs is called before the metrics are shared");
+        let gauge = |name: &str, help: &str, registry: &mut Registry| {
+            let gauge = Gauge::default();
+            registry.register(format!("pyairtable_jobs_{name}"), help, gauge.clone());
+            gauge
+        };
+        inner.jobs = Some(JobSeries {
+            jobs,
+            waiting: gauge("waiting", "Background jobs waiting for a worker", &mut inner.registry),
+            running: gauge("running", "Background jobs running", &mut inner.registry),
+            failed: gauge("failed", "Background jobs whose last attempt failed", &mut inner.registry),
+            oldest_waiting_seconds: gauge("oldest_waiting_seconds", "How long the oldest waiting job has waited", &mut inner.registry),
+        });
+        self
+    }
+
+    /// Reads the job queue's figures into their gauges; a failure leaves the last figures.
+    async fn refresh_jobs(&self) {
+        let Some(series) = &self.inner.jobs else { return };
+        match series.jobs.stats().await {
+            Ok(stats) => {
+                let set = |gauge: &Gauge, n: u64| gauge.set(i64::try_from(n).unwrap_or(i64::MAX));
+                set(&series.waiting, stats.waiting);
+                set(&series.running, stats.running);
+                set(&series.failed, stats.failed);
+                set(&series.oldest_waiting_seconds, stats.oldest_waiting.map_or(0, |d| d.as_secs()));
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the job queue for /metrics"),
+        }
     }
 
     fn observe(&self, labels: RequestLabels, seconds: f64) {
@@ -217,6 +266,7 @@ impl MetricsAccess {
 /// `GET /metrics`.
 pub async fn serve(State(metrics): State<Metrics>, State(access): State<MetricsAccess>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
     access.allows(&headers)?;
+    metrics.refresh_jobs().await;
     Ok((
         [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
         metrics.render(),

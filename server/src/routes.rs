@@ -32,6 +32,7 @@ mod edge;
 mod identity;
 mod mcp;
 mod request_id;
+mod sagas;
 mod sandbox;
 mod security_headers;
 mod tools;
@@ -133,7 +134,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The routes `router` mounts one by one, besides pages and server functions.
-fn api_routes() -> [(Method, &'static str, MethodRouter<AppState>); 7] {
+fn api_routes() -> [(Method, &'static str, MethodRouter<AppState>); 12] {
     [
         (Method::GET, "/api/health", get(health)),
         (Method::GET, "/api/tools", get(tools::list)),
@@ -142,6 +143,11 @@ fn api_routes() -> [(Method, &'static str, MethodRouter<AppState>); 7] {
         (Method::POST, "/api/chat", post(chat::send)),
         (Method::POST, "/api/chat/stream", post(chat::stream)),
         (Method::GET, "/api/chat/conversations/{id}/events", get(chat::events_of)),
+        (Method::POST, "/api/sagas", post(sagas::start)),
+        (Method::GET, "/api/sagas", get(sagas::list)),
+        (Method::GET, "/api/sagas/{id}", get(sagas::get)),
+        (Method::POST, "/api/sagas/{id}/undo", post(sagas::undo)),
+        (Method::POST, "/api/sagas/{id}/cancel", post(sagas::cancel)),
     ]
 }
 

@@ -11,6 +11,7 @@ use backend::{ServiceSettings, Services};
 use backend::auth::session_store::DbSessionStore;
 use backend::clock::now_ms;
 use backend::db::Db;
+use backend::jobs::Jobs;
 use backend::model::auth::RegistrationMode;
 use leptos::prelude::LeptosOptions;
 use secrecy::ExposeSecret;
@@ -49,8 +50,10 @@ impl Application {
             )
         })?;
         let local_addr = listener.local_addr()?;
+        let jobs = Jobs::connect(config.database_url.expose_secret()).await.context("could not open the job queue in the database")?;
         let services = Services::new(
             db,
+            jobs,
             ServiceSettings {
                 jwt_secret: &secrets.jwt_secret,
                 encryption_key: &secrets.encryption_key,
@@ -70,13 +73,19 @@ impl Application {
         if matches!(config.metrics_access, MetricsAccess::Closed) {
             tracing::warn!(bind = %config.bind, "/metrics is refused because the server listens beyond loopback; set PYAIRTABLE_METRICS_TOKEN to scrape it");
         }
+        services.jobs.start(services.sagas.job_handler());
+        match services.sagas.recover().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sagas = n, "queued unfinished sagas to be driven to their end"),
+            Err(e) => tracing::error!(error = %e, "could not look for unfinished sagas"),
+        }
         spawn_session_cleanup(services.auth.sessions.clone());
         spawn_analytics_retention(services.analytics.clone(), config.analytics_retention_days);
 
         let state = AppState {
             leptos_options: leptos_options(config, local_addr),
             services: services.clone(),
-            metrics: Metrics::with_analytics(services.analytics.clone()),
+            metrics: Metrics::with_analytics(services.analytics.clone()).with_jobs(services.jobs.clone()),
             metrics_access: config.metrics_access.clone(),
             secure_cookies: config.is_https(),
             public_url: config.public_url.clone(),
@@ -101,6 +110,8 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(address = %self.local_addr(), "listening");
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await?;
+        // Jobs running now finish; the rest wait in the queue for the next start.
+        self.services.jobs.stop();
         // Events of the last requests are still queued.
         self.services.analytics.flush().await;
         self.services.db.close().await;

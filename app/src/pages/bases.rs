@@ -105,15 +105,33 @@ pub async fn update_record(base_id: String, table: String, record_id: String, fi
     updated.into_iter().next().ok_or_else(|| AppError::Upstream("Airtable did not return the changed record. Reload the table to check the change.".into()).with_status())
 }
 
-/// Deletes one record.
+/// A deleted record, and the change that can bring it back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeletedRecord {
+    pub record_id: RecordId,
+    pub change_id: Option<String>,
+}
+
+/// Deletes one record, as a change that Undo reverses.
 #[server(prefix = "/api", endpoint = "records/delete", input = Json)]
-pub async fn delete_record(base_id: String, table: String, record_id: String) -> Result<RecordId, AppError> {
+pub async fn delete_record(base_id: String, table: String, record_id: String) -> Result<DeletedRecord, AppError> {
+    use backend::model::analytics::ToolSource;
+    use backend::model::sagas::SagaSource;
+    use backend::tools::ToolContext;
+
     let principal = crate::auth::require_writer()?;
     let base = ssr::base_id(&base_id)?;
     let id = ssr::record_id(&record_id)?;
-    let connection = crate::auth::services().connections.for_user(&principal.user.id).await?;
-    let deleted = connection.client.delete_records(&base, &table, std::slice::from_ref(&id)).await?;
-    Ok(deleted.into_iter().next().unwrap_or(id))
+    let services = crate::auth::services();
+    let connection = services.connections.for_user(&principal.user.id).await?;
+    // A record that can't be reached is reported as Airtable reports it (not found), before a
+    // change is recorded for it.
+    connection.client.get_record(&base, &table, &id).await?;
+    let context = ToolContext::new(connection.client, ToolSource::Rest, Some(principal.user.id.to_string()));
+    let arguments = serde_json::json!({ "base_id": base_id, "table": table, "record_ids": [record_id] });
+    let answer = services.sagas.write_as(&context, SagaSource::Browser, "delete_records", arguments).await?;
+    let change_id = answer.get("change_id").and_then(|c| c.as_str()).map(str::to_owned);
+    Ok(DeletedRecord { record_id: id, change_id })
 }
 
 #[cfg(feature = "ssr")]

@@ -11,6 +11,9 @@ pub enum EventKind {
     ChatTurn,
     ToolCall,
     AirtableRequest,
+    /// A saga settling: done, compensated (after a failure, a cancel or an Undo) or needing
+    /// attention; `source` says who started it.
+    Saga,
     /// Sent by the browser through `POST /api/analytics/events`.
     Client,
 }
@@ -23,6 +26,7 @@ impl EventKind {
             Self::ChatTurn => "chat_turn",
             Self::ToolCall => "tool_call",
             Self::AirtableRequest => "airtable_request",
+            Self::Saga => "saga",
             Self::Client => "client",
         }
     }

@@ -180,7 +180,7 @@ impl Turn {
             base_id: conversation.base_id.clone(),
             tools,
             tool_context: connection
-                .map(|c| ToolContext { client: c.client, source: ToolSource::Chat, user_id: Some(self.user.as_str().to_owned()) }),
+                .map(|c| ToolContext::new(c.client, ToolSource::Chat, Some(self.user.as_str().to_owned())).in_conversation(self.conversation.as_str())),
             policy: preferences.approval_policy,
             allowed_tools: conversation.allowed_tools(),
         })

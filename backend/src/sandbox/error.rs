@@ -110,6 +110,16 @@ impl SandboxError {
         Self::new(503, "SERVICE_UNAVAILABLE", "The sandbox is busy evaluating other formulas; try again in a moment.")
     }
 
+    /// The write the fault plan refuses.
+    pub fn injected_failure() -> Self {
+        Self::new(422, "INVALID_REQUEST_UNKNOWN", "This write was refused on purpose (PYAIRTABLE_SANDBOX_FAULT).")
+    }
+
+    /// The answer of a write that was applied, lost on purpose.
+    pub fn answer_lost() -> Self {
+        Self::new(504, "GATEWAY_TIMEOUT", "The answer to this write was dropped on purpose (PYAIRTABLE_SANDBOX_FAULT); it was applied.")
+    }
+
     pub fn server_error() -> Self {
         Self::new(500, "SERVER_ERROR", "Something went wrong in the sandbox; try again.")
     }

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::tool::{Tool, ToolContext, ToolError};
-use super::{analyze, export, read, schema_change, sync, write};
+use super::tool::{Tool, ToolContext, ToolError, parse_arguments};
+use super::changes::{Recorder, UndoChange, UndoChangeInput};
+use super::{analyze, changes, export, read, schema_change, sync, write};
 use crate::analytics::{Analytics, Event};
 use crate::model::auth::Scope;
 use crate::model::tools::ToolInfo;
@@ -30,11 +31,7 @@ impl<T: Tool> Erased for Entry<T> {
     }
 
     async fn call(&self, ctx: &ToolContext, arguments: Value) -> Result<Value, ToolError> {
-        // MCP clients send no `arguments` at all for a tool without parameters.
-        let arguments = if arguments.is_null() { Value::Object(Default::default()) } else { arguments };
-        let input: T::Input = serde_json::from_value(arguments)
-            .map_err(|e| ToolError::Invalid(format!("The arguments for {} are not right: {e}. See the tool's input schema.", T::NAME)))?;
-        self.tool.run(ctx, input).await
+        self.tool.run(ctx, parse_arguments(T::NAME, arguments)?).await
     }
 }
 
@@ -61,6 +58,8 @@ pub struct Catalog {
     tools: Arc<Vec<Arc<dyn Erased>>>,
     by_name: Arc<HashMap<String, usize>>,
     analytics: Analytics,
+    /// Where record writes and undos go, when changes are recorded.
+    recorder: Option<Arc<dyn Recorder>>,
 }
 
 impl Default for Catalog {
@@ -92,9 +91,16 @@ impl Catalog {
             entry(export::ExportTableCsv),
             entry(export::CreateMetadataTable),
             entry(sync::SyncTables),
+            entry(changes::UndoChange),
         ];
         let by_name = tools.iter().enumerate().map(|(i, t)| (t.info().name.clone(), i)).collect();
-        Self { tools: Arc::new(tools), by_name: Arc::new(by_name), analytics: Analytics::default() }
+        Self { tools: Arc::new(tools), by_name: Arc::new(by_name), analytics: Analytics::default(), recorder: None }
+    }
+
+    /// The same catalog, recording every record write with `recorder` so it can be undone.
+    pub fn with_recorder(mut self, recorder: Arc<dyn Recorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 
     /// The same catalog, recording every call in `analytics`.
@@ -135,7 +141,14 @@ impl Catalog {
         if !allowed(tool.info(), scope) {
             return Err(ToolError::ReadOnly(name.to_owned()));
         }
-        tool.call(ctx, arguments).await
+        match &self.recorder {
+            Some(recorder) if write::RECORD_WRITES.contains(&name) => recorder.write(ctx, name, arguments).await,
+            Some(recorder) if name == <UndoChange as Tool>::NAME => {
+                let input: UndoChangeInput = parse_arguments(name, arguments)?;
+                recorder.undo(ctx, &input.change_id, input.overwrite).await
+            }
+            _ => tool.call(ctx, arguments).await,
+        }
     }
 }
 

@@ -17,6 +17,20 @@ pub struct ToolContext {
     pub client: Client,
     pub source: ToolSource,
     pub user_id: Option<String>,
+    /// The chat conversation the call belongs to, so its changes can be undone together.
+    pub conversation_id: Option<String>,
+}
+
+impl ToolContext {
+    pub fn new(client: Client, source: ToolSource, user_id: Option<String>) -> Self {
+        Self { client, source, user_id, conversation_id: None }
+    }
+
+    /// The same context, for a call made in a chat conversation.
+    pub fn in_conversation(mut self, conversation_id: &str) -> Self {
+        self.conversation_id = Some(conversation_id.to_owned());
+        self
+    }
 }
 
 /// Why a tool call failed, written for whoever called it to fix and call again.
@@ -63,3 +77,10 @@ pub(crate) const ADD: ToolHints = ToolHints { read_only_hint: false, destructive
 /// it changes nothing more.
 pub(crate) const OVERWRITE: ToolHints = ToolHints { read_only_hint: false, destructive_hint: true, idempotent_hint: true };
 
+
+/// A tool's typed arguments from a caller's JSON; MCP clients send nothing at all for a tool
+/// without parameters.
+pub(crate) fn parse_arguments<T: DeserializeOwned>(tool: &str, arguments: Value) -> Result<T, ToolError> {
+    let arguments = if arguments.is_null() { Value::Object(Default::default()) } else { arguments };
+    serde_json::from_value(arguments).map_err(|e| ToolError::Invalid(format!("The arguments for {tool} are not right: {e}. See the tool's input schema.")))
+}

@@ -11,7 +11,7 @@ use axum::Json;
 use backend::airtable::{CellFormat, ListQuery};
 use backend::auth::UserId;
 use backend::model::airtable::{Direction, NewField, NewTable, Rename, Sort};
-use backend::sandbox::{Sandbox, SandboxError, WriteRequest, json_object};
+use backend::sandbox::{Sandbox, SandboxError, WriteFault, WriteRequest, json_object};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -72,6 +72,18 @@ fn ok(value: impl serde::Serialize) -> Answer {
 
 async fn admit(sandbox: &Sandbox, headers: &HeaderMap, base: Option<&str>) -> Result<UserId, Response> {
     sandbox.admit(bearer(headers), base).await.map_err(failure)
+}
+
+/// Runs a record write, unless the fault plan picks it to be refused or to lose its answer.
+async fn write(sandbox: &Sandbox, apply: impl Future<Output = Answer>) -> Answer {
+    match sandbox.write_fault() {
+        Some(WriteFault::Fail) => Err(failure(SandboxError::injected_failure())),
+        Some(WriteFault::DropAnswer) => {
+            apply.await?;
+            Err(failure(SandboxError::answer_lost()))
+        }
+        None => apply.await,
+    }
 }
 
 fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
@@ -182,11 +194,14 @@ async fn create_records(
 ) -> Answer {
     let owner = admit(&sandbox, &headers, Some(&base)).await?;
     let (request, single) = WriteRequest::from_body(&bytes, false, None).map_err(failure)?;
-    let created = sandbox.create_records(&owner, &base, &table, &request).await.map_err(failure)?;
-    match created.first() {
-        Some(one) if single => ok(one),
-        _ => ok(json!({ "records": created })),
-    }
+    write(&sandbox, async {
+        let created = sandbox.create_records(&owner, &base, &table, &request).await.map_err(failure)?;
+        match created.first() {
+            Some(one) if single => ok(one),
+            _ => ok(json!({ "records": created })),
+        }
+    })
+    .await
 }
 
 async fn update_records(state: State<Sandbox>, headers: HeaderMap, path: Path<(String, String)>, Body(bytes): Body) -> Answer {
@@ -206,11 +221,14 @@ async fn write_many(
 ) -> Answer {
     let owner = admit(&sandbox, &headers, Some(&base)).await?;
     let (request, _) = WriteRequest::from_body(&bytes, replace, None).map_err(failure)?;
-    if request.merge_on.is_some() {
-        return ok(sandbox.upsert_records(&owner, &base, &table, &request).await.map_err(failure)?);
-    }
-    let updated = sandbox.update_records(&owner, &base, &table, &request).await.map_err(failure)?;
-    ok(json!({ "records": updated }))
+    write(&sandbox, async {
+        if request.merge_on.is_some() {
+            return ok(sandbox.upsert_records(&owner, &base, &table, &request).await.map_err(failure)?);
+        }
+        let updated = sandbox.update_records(&owner, &base, &table, &request).await.map_err(failure)?;
+        ok(json!({ "records": updated }))
+    })
+    .await
 }
 
 async fn update_record(state: State<Sandbox>, headers: HeaderMap, path: Path<(String, String, String)>, Body(bytes): Body) -> Answer {
@@ -230,8 +248,11 @@ async fn write_one(
 ) -> Answer {
     let owner = admit(&sandbox, &headers, Some(&base)).await?;
     let (request, _) = WriteRequest::from_body(&bytes, replace, Some(record)).map_err(failure)?;
-    let updated = sandbox.update_records(&owner, &base, &table, &request).await.map_err(failure)?;
-    ok(updated.first().ok_or_else(|| failure(SandboxError::server_error()))?)
+    write(&sandbox, async {
+        let updated = sandbox.update_records(&owner, &base, &table, &request).await.map_err(failure)?;
+        ok(updated.first().ok_or_else(|| failure(SandboxError::server_error()))?)
+    })
+    .await
 }
 
 async fn delete_records(
@@ -242,8 +263,11 @@ async fn delete_records(
 ) -> Answer {
     let owner = admit(&sandbox, &headers, Some(&base)).await?;
     let ids: Vec<String> = pairs(query.as_deref()).into_iter().filter(|(k, _)| k == "records[]" || k == "records").map(|(_, v)| v).collect();
-    let deleted = sandbox.delete_records(&owner, &base, &table, &ids).await.map_err(failure)?;
-    ok(json!({ "records": deleted.iter().map(|id| json!({ "id": id, "deleted": true })).collect::<Vec<_>>() }))
+    write(&sandbox, async {
+        let deleted = sandbox.delete_records(&owner, &base, &table, &ids).await.map_err(failure)?;
+        ok(json!({ "records": deleted.iter().map(|id| json!({ "id": id, "deleted": true })).collect::<Vec<_>>() }))
+    })
+    .await
 }
 
 async fn delete_record(
@@ -252,8 +276,11 @@ async fn delete_record(
     Path((base, table, record)): Path<(String, String, String)>,
 ) -> Answer {
     let owner = admit(&sandbox, &headers, Some(&base)).await?;
-    sandbox.delete_records(&owner, &base, &table, std::slice::from_ref(&record)).await.map_err(failure)?;
-    ok(json!({ "id": record, "deleted": true }))
+    write(&sandbox, async {
+        sandbox.delete_records(&owner, &base, &table, std::slice::from_ref(&record)).await.map_err(failure)?;
+        ok(json!({ "id": record, "deleted": true }))
+    })
+    .await
 }
 
 fn pairs(query: Option<&str>) -> Vec<(String, String)> {

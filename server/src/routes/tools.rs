@@ -27,7 +27,7 @@ pub struct Execute {
 /// 404 for an unknown tool, 403 for a write with a read key, 422 for arguments to fix.
 pub async fn execute(State(services): State<Services>, Caller(principal): Caller, Json(call): Json<Execute>) -> Result<Json<Value>, ApiError> {
     let connection = services.connections.for_user(&principal.user.id).await?;
-    let context = ToolContext { client: connection.client, source: ToolSource::Rest, user_id: Some(principal.user.id.to_string()) };
+    let context = ToolContext::new(connection.client, ToolSource::Rest, Some(principal.user.id.to_string()));
     let result = services.tools.call(&context, principal.scope(), &call.tool_name, call.arguments).await?;
     Ok(Json(json!({ "result": result, "tool": call.tool_name })))
 }

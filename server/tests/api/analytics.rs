@@ -263,6 +263,10 @@ async fn metrics_show_the_analytics_counters(app: TestApp) {
         "pyairtable_analytics_events_dropped_total 0",
         "pyairtable_analytics_queue_depth ",
         r#"pyairtable_airtable_requests_total{outcome="ok"}"#,
+        "pyairtable_jobs_waiting ",
+        "pyairtable_jobs_running ",
+        "pyairtable_jobs_failed ",
+        "pyairtable_jobs_oldest_waiting_seconds ",
     ] {
         assert!(text.contains(line), "{line} is missing from:\n{text}");
     }

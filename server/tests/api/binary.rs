@@ -10,19 +10,19 @@ use crate::helpers::TestDatabase;
 const BIN: &str = env!("CARGO_BIN_EXE_pyairtable");
 
 /// The binary in an empty folder, with none of this machine's settings.
-fn pyairtable(dir: &std::path::Path) -> Command {
+pub(crate) fn pyairtable(dir: &std::path::Path) -> Command {
     let mut command = Command::new(BIN);
     command.env_clear().current_dir(dir);
     command
 }
 
 /// Sends a request and reads its JSON answer.
-async fn json_answer(request: reqwest::RequestBuilder) -> serde_json::Value {
+pub(crate) async fn json_answer(request: reqwest::RequestBuilder) -> serde_json::Value {
     request.send().await.unwrap().json().await.unwrap()
 }
 
 /// Reads a JSON-logging server's stderr up to its "listening" line: the address, and the rest.
-fn listening(child: &mut std::process::Child) -> (String, std::io::Lines<BufReader<std::process::ChildStderr>>) {
+pub(crate) fn listening(child: &mut std::process::Child) -> (String, std::io::Lines<BufReader<std::process::ChildStderr>>) {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     loop {
         let line = lines.next().expect("the server logs that it listens").unwrap();

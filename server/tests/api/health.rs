@@ -19,6 +19,9 @@ async fn health_reports_a_migrated_database_as_healthy(app: TestApp) {
     assert_eq!(database.status, HealthStatus::Healthy);
     assert!(database.detail.starts_with(app.db.dialect.name()), "{}", database.detail);
     assert!(database.latency_ms >= 0.0);
+    let jobs = report.checks.iter().find(|c| c.name == "jobs").expect("a job queue check");
+    assert_eq!(jobs.status, HealthStatus::Healthy, "{}", jobs.detail);
+    assert!(jobs.detail.contains("waiting"), "{}", jobs.detail);
 }
 
 async fn health_answers_503_when_the_database_is_gone(app: TestApp) {

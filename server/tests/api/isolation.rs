@@ -73,6 +73,8 @@ struct Ada {
     mcp_session: String,
     /// A second MCP session of Ada's, for the case that may end it.
     spare_mcp_session: String,
+    /// A saga of Ada's: a write recorded as a change.
+    saga: String,
     key: String,
     key_id: String,
     handle: String,
@@ -324,7 +326,12 @@ async fn set_up_ada(app: &TestApp) -> Ada {
         ada.id.to_string(),
     ];
     let (key_id, user_id) = (key.id, ada.id.to_string());
+    let written = app
+        .post_as(&token, "/api/execute-tool", json!({ "tool_name": "create_records", "arguments": { "base_id": base, "table": "Tasks", "records": [{ "Name": "Ada's change" }] } }))
+        .await;
+    let saga = written["result"]["change_id"].as_str().expect("a write is recorded as a change").to_owned();
     Ada {
+        saga,
         token,
         cookie,
         base,
@@ -508,6 +515,14 @@ fn cases(ada: &Ada, bob: &Bob) -> BTreeMap<String, Case> {
         bearer: bob.token.clone(),
         headers: vec![],
         expect: ClientError,
+    };
+    let saga_call = |method: Method, path: String, expect: Expect| Call {
+        method,
+        path,
+        body: Body::None,
+        bearer: bob.token.clone(),
+        headers: vec![],
+        expect,
     };
     let sandbox = |method: Method, path: String, body: Body| Call {
         method,
@@ -957,6 +972,7 @@ fn cases(ada: &Ada, bob: &Bob) -> BTreeMap<String, Case> {
                     "delete_records",
                     json!({ "base_id": base, "table": "Tasks", "record_ids": [record] }),
                 ),
+                tool("undo_change", json!({ "change_id": ada.saga })),
                 tool(
                     "describe_table",
                     json!({ "base_id": base, "table": "Tasks" }),
@@ -976,6 +992,22 @@ fn cases(ada: &Ada, bob: &Bob) -> BTreeMap<String, Case> {
                 expect: OwnOnly,
             }]),
         ),
+        (
+            "POST /api/sagas".into(),
+            Case::Calls(vec![Call {
+                method: Method::POST,
+                path: "/api/sagas".into(),
+                body: Body::Json(json!({ "base_id": base, "steps": [{ "tool": "delete_records", "arguments": { "table": "Tasks", "record_ids": [record] } }] })),
+                bearer: bob.token.clone(),
+                headers: vec![],
+                // Accepted, but its job fails its step: Ada's base is not Bob's to reach.
+                expect: OwnOnly,
+            }]),
+        ),
+        ("GET /api/sagas".into(), Case::Calls(vec![saga_call(Method::GET, "/api/sagas".into(), OwnOnly)])),
+        ("GET /api/sagas/{id}".into(), Case::Calls(vec![saga_call(Method::GET, format!("/api/sagas/{}", ada.saga), Refused)])),
+        ("POST /api/sagas/{id}/undo".into(), Case::Calls(vec![saga_call(Method::POST, format!("/api/sagas/{}/undo", ada.saga), Refused)])),
+        ("POST /api/sagas/{id}/cancel".into(), Case::Calls(vec![saga_call(Method::POST, format!("/api/sagas/{}/cancel", ada.saga), Refused)])),
         // Ada's conversation ID starts one of B's own, which can't read Ada's base.
         (
             "POST /api/chat".into(),

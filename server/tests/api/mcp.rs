@@ -65,7 +65,7 @@ async fn an_mcp_client_over_http_lists_reads_writes_and_is_held_to_its_scope(app
     assert_eq!(info.server_info.as_ref().map(|s| s.name.as_str()), Some("pyairtable"));
     assert!(["2025-06-18", "2025-11-25"].contains(&info.protocol_version.to_string().as_str()), "{}", info.protocol_version);
     let tools = client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 20);
+    assert_eq!(tools.len(), 21);
     check_tools(&tools);
     let delete = tools.iter().find(|t| t.name == "delete_records").unwrap();
     assert_eq!(delete.annotations.as_ref().unwrap().destructive_hint, Some(true));
@@ -146,7 +146,7 @@ async fn pyairtable_mcp_serves_the_same_tools_over_stdio(app: TestApp) {
 
     let client = ().serve(TokioChildProcess::new(command(write)).unwrap()).await.expect("the stdio server initializes");
     let tools = client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 20);
+    assert_eq!(tools.len(), 21);
     check_tools(&tools);
     let bases = json_of(&call(&client, "list_bases", json!({})).await);
     let base = bases["bases"][0]["id"].as_str().unwrap().to_owned();

@@ -19,7 +19,7 @@ impl Tools {
     async fn for_new_user(app: &TestApp, email: &str) -> Self {
         let user = app.services.auth.users.create(email, PASSWORD, false).await.unwrap();
         let connection = app.services.connections.for_user(&user.id).await.unwrap();
-        let context = ToolContext { client: connection.client, source: backend::model::analytics::ToolSource::Rest, user_id: Some(user.id.to_string()) };
+        let context = ToolContext::new(connection.client, backend::model::analytics::ToolSource::Rest, Some(user.id.to_string()));
         let catalog = app.services.tools.clone();
         let bases = catalog.call(&context, Scope::Read, "list_bases", json!({})).await.unwrap();
         let base = bases["bases"][0]["id"].as_str().unwrap().to_owned();
@@ -268,7 +268,7 @@ async fn the_rest_api_lists_and_runs_tools_by_scope(app: TestApp) {
     };
     let all = listed(write.clone()).await;
     let names: Vec<&str> = all["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(names.len(), 20, "{names:?}");
+    assert_eq!(names.len(), 21, "{names:?}");
     for tool in all["tools"].as_array().unwrap() {
         assert_eq!(tool["input_schema"]["type"], "object", "{}", tool["name"]);
         assert!(tool["annotations"]["readOnlyHint"].is_boolean());

@@ -13,6 +13,7 @@ use crate::components::dialog::modal_while;
 use crate::components::loading::Loading;
 use crate::components::signed_in::SignedIn;
 use crate::error::AppError;
+use crate::pages::changes::{UndoButton, UndoTarget};
 
 #[component]
 pub fn TablePage() -> impl IntoView {
@@ -63,6 +64,8 @@ struct Screen {
     deleting: RwSignal<Option<(RecordId, String)>>,
     creating: RwSignal<bool>,
     status: RwSignal<Option<String>>,
+    /// The change that deleted a record just now, which the status line offers to undo.
+    undoable: RwSignal<Option<String>>,
 }
 
 #[component]
@@ -80,6 +83,7 @@ fn TableScreen(base_id: String, table: String) -> impl IntoView {
         deleting: RwSignal::new(None),
         creating: RwSignal::new(false),
         status: RwSignal::new(None),
+        undoable: RwSignal::new(None),
     };
     let records = Resource::new(
         move || (screen.listing.get(), screen.version.get()),
@@ -151,7 +155,15 @@ fn TableView(
         </div>
         <div id="panel-records" role="tabpanel" aria-labelledby="tab-records" hidden=move || tab.get() != Tab::Records>
             <Toolbar screen columns />
-            {move || screen.status.get().map(|s| view! { <p class="success" role="status">{s}</p> })}
+            {move || screen.status.get().map(|s| view! {
+                <div class="status-line">
+                    <p class="success" role="status">{s}</p>
+                    {screen.undoable.get().map(|id| view! {
+                        <UndoButton target=UndoTarget::Change(id) label="Undo"
+                            on_undone=Callback::new(move |()| screen.version.update(|v| *v += 1)) />
+                    })}
+                </div>
+            })}
             {move || screen.creating.get().then(|| view! {
                 <RecordForm base_id=screen.base_id.get_value() table=screen.table_id.get_value() fields=columns.get_value()
                     on_done=Callback::new(move |created: Option<Record>| {
@@ -283,6 +295,7 @@ fn Toolbar(screen: Screen, columns: StoredValue<Vec<Field>>) -> impl IntoView {
             </form>
             <button type="button" class="button small toolbar-new" on:click=move |_| {
                 screen.status.set(None);
+                screen.undoable.set(None);
                 screen.creating.set(true);
             }>"New record"</button>
         </div>
@@ -462,6 +475,7 @@ fn GridRow(screen: Screen, columns: StoredValue<Vec<Field>>, record: Record) -> 
         let name = name.clone();
         move |_| {
             screen.status.set(None);
+            screen.undoable.set(None);
             screen.deleting.set(Some((id.clone(), name.clone())));
         }
     };
@@ -489,8 +503,9 @@ fn DeleteDialog(screen: Screen) -> impl IntoView {
         let (base_id, table) = (screen.base_id.get_value(), screen.table_id.get_value());
         leptos::task::spawn_local(async move {
             match delete_record(base_id, table, id.to_string()).await {
-                Ok(_) => {
+                Ok(deleted) => {
                     screen.deleting.set(None);
+                    screen.undoable.set(deleted.change_id);
                     screen.status.set(Some(format!("Deleted “{name}”.")));
                     screen.version.update(|v| *v += 1);
                 }
@@ -508,7 +523,7 @@ fn DeleteDialog(screen: Screen) -> impl IntoView {
             }>
             <h2 id="delete-title">"Delete this record?"</h2>
             <p id="delete-text">
-                {move || screen.deleting.get().map(|(_, name)| format!("“{name}” will be deleted for good. This can't be undone."))}
+                {move || screen.deleting.get().map(|(_, name)| format!("“{name}” will be deleted. You can undo it afterwards, here or from Changes."))}
             </p>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <div class="dialog-actions">

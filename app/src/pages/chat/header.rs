@@ -7,6 +7,7 @@ use leptos_meta::Title;
 
 use super::{Screen, model_label, only_base, set_conversation_base, usage_text};
 use crate::components::numbers::usd;
+use crate::pages::changes::{UndoButton, UndoTarget};
 
 #[component]
 pub(super) fn ChatHeader(screen: Screen) -> impl IntoView {
@@ -43,6 +44,16 @@ pub(super) fn ChatHeader(screen: Screen) -> impl IntoView {
                         let model = answered
                             .or_else(|| assistant.map(|a| (a.provider, a.model)))
                             .map(|(provider, model)| model_label(provider, &model));
+                        let undo_all = conversation.as_ref().filter(|view| {
+                            view.messages.iter().flat_map(|m| &m.tool_calls).any(|call| super::messages::change_id(call).is_some())
+                        });
+                        let undo_all = undo_all.map(|view| view! {
+                            <UndoButton
+                                target=UndoTarget::Conversation(view.summary.id.clone())
+                                label="Undo all changes in this conversation"
+                                on_undone=Callback::new(move |()| screen.refresh())
+                            />
+                        });
                         let usage = conversation.map(|view| format!("{} · {}", usage_text(&view.summary.usage), usd(view.summary.cost_usd)));
                         let today = spending.map(|s| match s.preferences.daily_budget_usd {
                             Some(budget) => format!("{} of {} today", usd(s.today_usd), usd(budget)),
@@ -54,6 +65,7 @@ pub(super) fn ChatHeader(screen: Screen) -> impl IntoView {
                                 {usage.map(|u| view! { <div><dt>"This conversation"</dt><dd data-testid="chat-usage">{u}</dd></div> })}
                                 {today.map(|t| view! { <div><dt>"Spent"</dt><dd data-testid="chat-spending">{t}</dd></div> })}
                             </dl>
+                            {undo_all}
                         }
                     })}
                 </Transition>

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::{ChatAssistant, Screen, answer_tool_call, model_label, usage_text};
 use crate::components::numbers::usd;
+use crate::pages::changes::{UndoButton, UndoTarget};
 use crate::components::loading::Loading;
 use crate::components::time::format_ms;
 
@@ -155,6 +156,7 @@ fn ToolCallCard(call: ToolCallView) -> impl IntoView {
     let (label, style) = state_badge(call.state);
     let arguments = has_arguments(&call.arguments).then(|| pretty(&call.arguments));
     let failed = call.state == ToolCallState::Failed;
+    let change = change_id(&call);
     view! {
         <div class="tool-call" data-state=style role="group" aria-label=format!("Tool call {}", call.name)>
             <div class="tool-call-head">
@@ -172,8 +174,15 @@ fn ToolCallCard(call: ToolCallView) -> impl IntoView {
                     <pre class="tool-json"><code>{pretty(&result)}</code></pre>
                 </details>
             })}
+            {change.map(|id| view! { <UndoButton target=UndoTarget::Change(id) label="Undo" /> })}
         </div>
     }
+}
+
+/// The change a finished write made, which Undo reverses.
+pub(super) fn change_id(call: &ToolCallView) -> Option<String> {
+    let result = call.result.as_ref().filter(|_| call.state == ToolCallState::Done)?;
+    result.get("change_id")?.as_str().map(str::to_owned)
 }
 
 /// A change the assistant wants to make, waiting for the user's answer.
@@ -203,7 +212,7 @@ fn ApprovalPanel(screen: Screen, conversation_id: String, call: ToolCallView) ->
         });
     };
     let arguments = has_arguments(&call.arguments).then(|| pretty(&call.arguments));
-    let what = if call.destructive { "This deletes data and can't be undone." } else { "This changes data in your base." };
+    let what = if call.destructive { "This overwrites or deletes data in your base." } else { "This changes data in your base." };
     view! {
         <div class="approval" role="group" aria-label=format!("Approval needed: {}", call.name)>
             <p class="approval-title">"Allow " <code>{call.name.clone()}</code> "?"</p>

@@ -1,0 +1,194 @@
+//! Crash trials: a 500-record saga, the server killed with SIGKILL at a random moment and
+//! started again, twenty times. After each trial the saga has finished or been undone whole:
+//! every record once, or none; never a duplicate, never an orphan.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use backend::db::Dialect;
+use serde_json::{Value, json};
+
+use crate::binary::{json_answer, listening, pyairtable};
+use crate::helpers::TestDatabase;
+
+const TRIALS: usize = 20;
+const STEPS: usize = 5;
+const RECORDS_PER_STEP: usize = 100;
+const PASSWORD: &str = "correct horse battery";
+
+/// The server as an operator runs it, on this trial's database.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(dir: &std::path::Path, db: &TestDatabase) -> Self {
+        let mut child = pyairtable(dir)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("DATABASE_URL", &db.url)
+            .env("PYAIRTABLE_LOG_FORMAT", "json")
+            .env("PYAIRTABLE_SANDBOX_REQUESTS_PER_SECOND", "0")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (address, lines) = listening(&mut child);
+        // Read on, so that a full pipe never stalls the server.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, address }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    fn kill(mut self) {
+        assert!(Command::new("kill").args(["-KILL", &self.child.id().to_string()]).status().unwrap().success());
+        let _ = self.child.wait();
+    }
+}
+
+/// A different moment each trial, without a random crate: the clock's nanoseconds.
+fn random_delay(most: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    most.mul_f64(f64::from(nanos % 1000) / 1000.0)
+}
+
+async fn tool(http: &reqwest::Client, server: &Server, token: &str, name: &str, arguments: Value) -> Value {
+    let answer = json_answer(http.post(server.url("/api/execute-tool")).bearer_auth(token).json(&json!({"tool_name": name, "arguments": arguments}))).await;
+    assert!(answer.get("result").is_some(), "{name} failed: {answer}");
+    answer["result"].clone()
+}
+
+async fn names(http: &reqwest::Client, server: &Server, token: &str, base: &str, table: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = tool(http, server, token, "list_records", json!({"base_id": base, "table": table, "page_size": 100, "cursor": cursor, "fields": ["Name"]})).await;
+        names.extend(page["records"].as_array().unwrap().iter().map(|r| r["fields"]["Name"].as_str().unwrap_or_default().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Ada's account on the trial's database, made with the CLI as an operator would.
+fn create_ada(dir: &std::path::Path, db: &TestDatabase) {
+    let created = pyairtable(dir)
+        .args(["user", "create", "--email", "ada@example.com"])
+        .env("DATABASE_URL", &db.url)
+        .env("PYAIRTABLE_USER_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+}
+
+async fn sign_in(http: &reqwest::Client, server: &Server) -> String {
+    let pair = json_answer(http.post(server.url("/api/auth/token")).json(&json!({"email": "ada@example.com", "password": PASSWORD}))).await;
+    pair["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A new table for a saga's records, and the saga's steps: 500 records in steps of 100.
+async fn prepare_saga(http: &reqwest::Client, server: &Server, token: &str, table: &str, prefix: &str) -> (String, Vec<String>, Vec<Value>) {
+    let bases = tool(http, server, token, "list_bases", json!({})).await;
+    let base = bases["bases"][0]["id"].as_str().unwrap().to_owned();
+    tool(http, server, token, "create_table", json!({"base_id": base, "name": table, "fields": [{"name": "Name", "type": "singleLineText"}]})).await;
+    let expected: Vec<String> = (0..STEPS * RECORDS_PER_STEP).map(|i| format!("{prefix}-{i:03}")).collect();
+    let steps = expected
+        .chunks(RECORDS_PER_STEP)
+        .map(|chunk| json!({"tool": "create_records", "arguments": {"table": table, "records": chunk.iter().map(|n| json!({"Name": n})).collect::<Vec<_>>()}}))
+        .collect();
+    (base, expected, steps)
+}
+
+/// Polls a saga until it settles; its page.
+async fn settled(http: &reqwest::Client, server: &Server, token: &str, saga_id: &str, since: Instant) -> Value {
+    loop {
+        let saga = json_answer(http.get(server.url(&format!("/api/sagas/{saga_id}"))).bearer_auth(token)).await;
+        if ["done", "compensated", "needs_attention"].contains(&saga["summary"]["status"].as_str().unwrap_or_default()) {
+            return saga;
+        }
+        assert!(since.elapsed() < Duration::from_secs(120), "the saga did not settle: {saga}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn crash_trials(dialect: Dialect) {
+    let db = TestDatabase::new(dialect).await;
+    let dir = db.dir();
+    create_ada(&dir, &db);
+    let http = reqwest::Client::new();
+    let (mut finished, mut undone, mut recoveries) = (0, 0, Vec::new());
+    for trial in 0..TRIALS {
+        let server = Server::start(&dir, &db);
+        let token = sign_in(&http, &server).await;
+        let table = format!("Trial {trial}");
+        let (base, expected, steps) = prepare_saga(&http, &server, &token, &table, &format!("T{trial}")).await;
+        let started = json_answer(http.post(server.url("/api/sagas")).bearer_auth(&token).json(&json!({"title": table, "base_id": base, "steps": steps}))).await;
+        let saga_id = started["saga_id"].as_str().unwrap_or_else(|| panic!("no saga: {started}")).to_owned();
+
+        tokio::time::sleep(random_delay(Duration::from_millis(2_000))).await;
+        server.kill();
+        let restarted = Instant::now();
+        let server = Server::start(&dir, &db);
+        let token = sign_in(&http, &server).await;
+        let saga = settled(&http, &server, &token, &saga_id, restarted).await;
+        recoveries.push(restarted.elapsed());
+        let now = names(&http, &server, &token, &base, &table).await;
+        match saga["summary"]["status"].as_str() {
+            Some("done") => {
+                assert_eq!(now, expected, "trial {trial}: a finished saga leaves every record exactly once");
+                finished += 1;
+            }
+            Some("compensated") => {
+                assert!(now.is_empty(), "trial {trial}: an undone saga leaves nothing: {} records", now.len());
+                undone += 1;
+            }
+            _ => panic!("trial {trial}: the saga needs attention: {saga}"),
+        }
+        server.kill();
+    }
+    recoveries.sort();
+    println!(
+        "crash trials on {}: {TRIALS} kills, {finished} finished, {undone} undone, 0 duplicates; median time to settle after restart {:.1} s",
+        dialect.name(),
+        recoveries[recoveries.len() / 2].as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn crash_trials_on_sqlite() {
+    crash_trials(Dialect::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn crash_trials_on_postgres() {
+    crash_trials(Dialect::Postgres).await;
+}
+
+/// Two instances on one PostgreSQL: a saga started on one, which dies mid-way, is finished by
+/// the other, each record once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saga_abandoned_by_one_instance_is_finished_by_the_other() {
+    let db = TestDatabase::new(Dialect::Postgres).await;
+    let dir = db.dir();
+    create_ada(&dir, &db);
+    let http = reqwest::Client::new();
+    let first = Server::start(&dir, &db);
+    let token = sign_in(&http, &first).await;
+    let (base, expected, steps) = prepare_saga(&http, &first, &token, "Shared", "S").await;
+    let started = json_answer(http.post(first.url("/api/sagas")).bearer_auth(&token).json(&json!({"base_id": base, "steps": steps}))).await;
+    let saga_id = started["saga_id"].as_str().unwrap().to_owned();
+    // The first instance is driving it when the second joins; then the first dies.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let second = Server::start(&dir, &db);
+    first.kill();
+    let killed = Instant::now();
+    let saga = settled(&http, &second, &token, &saga_id, killed).await;
+    assert_eq!(saga["summary"]["status"], "done", "{saga}");
+    assert_eq!(names(&http, &second, &token, &base, "Shared").await, expected, "each record exactly once");
+    second.kill();
+}
