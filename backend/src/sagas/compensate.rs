@@ -46,10 +46,6 @@ impl Counts {
     }
 }
 
-fn count(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
 /// The fields whose values differ between two images of a record.
 fn changed_fields(before: &Fields, after: &Fields) -> Vec<String> {
     let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
@@ -77,15 +73,14 @@ async fn table(client: &Client, base: &BaseId, table_id: &str) -> Result<Table, 
 /// Undoes what one step applied. Each part is safe to run again after a crash: deletes skip
 /// records already gone, restores write the same values, and re-creations in doubt are looked
 /// for before they are sent again.
-pub(super) async fn compensate(driver: &Driver<'_>, step: &StepRow) -> Result<Counts, CompensationError> {
-    let Some(table_id) = step.table_id.as_deref() else { return Ok(Counts::default()) };
+pub(super) async fn compensate(driver: &Driver<'_>, step: &StepRow) -> Result<(), CompensationError> {
+    let Some(table_id) = step.table_id.as_deref() else { return Ok(()) };
     if step.records.is_empty() {
-        return Ok(Counts::default());
+        return Ok(());
     }
     let client = &driver.client;
     let base = BaseId::parse(&driver.saga.base_id).map_err(|e| AirtableError::InvalidRequest(e.to_string()))?;
     let table = table(client, &base, table_id).await?;
-    let mut counts = Counts::default();
 
     let created: Vec<String> = step.records.iter().filter(|r| r.before.is_none()).map(|r| r.id.clone()).collect();
     if !created.is_empty() {
@@ -95,7 +90,6 @@ pub(super) async fn compensate(driver: &Driver<'_>, step: &StepRow) -> Result<Co
             driver.lease.check()?;
             client.delete_records(&base, table_id, chunk).await?;
         }
-        counts.deleted = count(created.len());
     }
 
     let restores: Vec<RecordUpdate> = step
@@ -121,14 +115,11 @@ pub(super) async fn compensate(driver: &Driver<'_>, step: &StepRow) -> Result<Co
         // typecast, so a select option removed meanwhile comes back with the value.
         client.update_records(&base, table_id, chunk, UpdateMode::Merge, true).await?;
     }
-    counts.restored = count(restores.len());
-
-    counts.recreated = recreate(driver, step, &base, &table).await?;
-    Ok(counts)
+    recreate(driver, step, &base, &table).await
 }
 
 /// Creates the step's deleted records again, logging each chunk's new IDs.
-async fn recreate(driver: &Driver<'_>, step: &StepRow, base: &BaseId, table: &Table) -> Result<u32, CompensationError> {
+async fn recreate(driver: &Driver<'_>, step: &StepRow, base: &BaseId, table: &Table) -> Result<(), CompensationError> {
     let store = &driver.sagas.inner.store;
     let deleted: Vec<&TouchedRecord> = step.records.iter().filter(|r| r.after.is_none() && r.before.is_some()).collect();
     let mut progress = step.compensation.clone();
@@ -139,8 +130,7 @@ async fn recreate(driver: &Driver<'_>, step: &StepRow, base: &BaseId, table: &Ta
         let table_id = table.id.as_str();
         let mut made = None;
         if let Some(started_ms) = progress.chunk_started_ms {
-            let claimed = store.known_ids(&driver.saga.user()?, table_id).await?;
-            let mut claimed = claimed;
+            let mut claimed = store.known_ids(&driver.saga.user()?, table_id).await?;
             claimed.extend(progress.recreated.values().cloned());
             made = lookup::created(&driver.client, base, table_id, &fields, started_ms, &claimed).await?;
         }
@@ -158,7 +148,7 @@ async fn recreate(driver: &Driver<'_>, step: &StepRow, base: &BaseId, table: &Ta
         progress.chunk_started_ms = None;
         store.save_compensation(&driver.saga.id, step.position, &progress).await?;
     }
-    Ok(count(deleted.len()))
+    Ok(())
 }
 
 /// The fields an Undo of these steps would overwrite that someone changed after the write.

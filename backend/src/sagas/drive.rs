@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::apply::StepOutcome;
-use super::compensate::{self, Counts};
+use super::compensate;
 use super::store::{SagaRow, StepRow};
 use super::{LEASE, SagaError, Sagas};
 use crate::airtable::Client;
@@ -172,7 +172,7 @@ impl Driver<'_> {
         }
     }
 
-    async fn compensate_with_retries(&self, step: &StepRow) -> Result<Counts, SagaError> {
+    async fn compensate_with_retries(&self, step: &StepRow) -> Result<(), SagaError> {
         self.sagas.inner.store.set_step(&self.saga.id, step.position, StepState::Compensating, step.error.as_deref()).await?;
         let mut wait = FIRST_BACKOFF;
         let mut tries = 0;
@@ -182,7 +182,7 @@ impl Driver<'_> {
             let fresh = self.sagas.inner.store.steps(&self.saga.id).await?;
             let step = fresh.iter().find(|s| s.position == step.position).ok_or(SagaError::NotFound)?;
             match compensate::compensate(self, step).await {
-                Ok(counts) => return Ok(counts),
+                Ok(()) => return Ok(()),
                 Err(CompensationError::Saga(e)) => return Err(e),
                 Err(CompensationError::Airtable(e)) if tries >= COMPENSATION_TRIES => return Err(SagaError::NotNow(e.to_string())),
                 Err(CompensationError::Airtable(e)) => {
