@@ -190,8 +190,10 @@ impl Sagas {
     /// Compensates again a saga that needs attention.
     ///
     /// # Errors
-    /// `NotNow` unless it needs attention.
+    /// `NotFound`, or `NotNow` unless it needs attention.
     pub async fn retry(&self, user: &UserId, id: &str) -> Result<SagaSummary, SagaError> {
+        // Someone else's change is not found, whatever its state.
+        self.inner.store.owned(user, id).await?;
         if !self.inner.store.request_compensation(user, id, &[SagaStatus::NeedsAttention]).await? {
             return Err(SagaError::NotNow("Only a change that needs attention can be retried.".into()));
         }
@@ -202,8 +204,10 @@ impl Sagas {
     /// Marks a saga that needs attention as resolved by hand.
     ///
     /// # Errors
-    /// `NotNow` unless it needs attention.
+    /// `NotFound`, or `NotNow` unless it needs attention.
     pub async fn resolve(&self, user: &UserId, id: &str) -> Result<SagaSummary, SagaError> {
+        // Someone else's change is not found, whatever its state.
+        self.inner.store.owned(user, id).await?;
         if !self.inner.store.resolve(user, id).await? {
             return Err(SagaError::NotNow("Only a change that needs attention can be marked resolved.".into()));
         }
@@ -213,8 +217,10 @@ impl Sagas {
     /// Stops a running saga and undoes what it applied.
     ///
     /// # Errors
-    /// `NotNow` unless it is running.
+    /// `NotFound`, or `NotNow` unless it is running.
     pub async fn cancel(&self, user: &UserId, id: &str) -> Result<SagaSummary, SagaError> {
+        // Someone else's change is not found, whatever its state.
+        self.inner.store.owned(user, id).await?;
         if !self.inner.store.request_compensation(user, id, &[SagaStatus::Running]).await? {
             return Err(SagaError::NotNow("Only a running change can be cancelled.".into()));
         }
@@ -281,10 +287,7 @@ impl Sagas {
     /// What is wrong with the call (nothing is recorded then), or why the write failed, after
     /// what it had applied was undone.
     pub async fn write_as(&self, ctx: &ToolContext, source: SagaSource, tool: &str, arguments: Value) -> Result<Value, ToolError> {
-        let Some(user) = ctx.user_id.as_deref().and_then(UserId::parse) else {
-            return Err(ToolError::Invalid("Changes need a signed-in user.".into()));
-        };
-        let user = &user;
+        let user = &caller(ctx)?;
         // A call that can't be right is refused before a saga exists for it.
         let write = Write::prepare(ctx, tool, arguments.clone()).await?;
         let title = describe(&write);
@@ -322,6 +325,11 @@ impl Sagas {
     }
 }
 
+/// Whose change a tool call makes: changes always belong to a signed-in user.
+fn caller(ctx: &ToolContext) -> Result<UserId, ToolError> {
+    ctx.user_id.as_deref().and_then(UserId::parse).ok_or_else(|| ToolError::Invalid("Changes need a signed-in user.".into()))
+}
+
 /// A saga's failure inside a tool call, logged, and shown as the generic message.
 fn internal(e: SagaError) -> ToolError {
     ToolError::Invalid(e.shown())
@@ -357,10 +365,7 @@ impl Recorder for Sagas {
     }
 
     async fn undo(&self, ctx: &ToolContext, change_id: &str, overwrite: bool) -> Result<Value, ToolError> {
-        let Some(user) = ctx.user_id.as_deref().and_then(UserId::parse) else {
-            return Err(ToolError::Invalid("Changes need a signed-in user.".into()));
-        };
-        match Sagas::undo(self, &user, change_id, overwrite).await {
+        match Sagas::undo(self, &caller(ctx)?, change_id, overwrite).await {
             Ok(outcome) => {
                 let message = outcome.message();
                 let mut answer = serde_json::to_value(&outcome).unwrap_or_default();

@@ -782,6 +782,25 @@ fn cases(ada: &Ada, bob: &Bob) -> BTreeMap<String, Case> {
                 ),
             ]),
         ),
+        ("/api/sagas/list".into(), Case::Calls(vec![server_fn(bob, "/api/sagas/list", Body::Json(json!({})), OwnOnly)])),
+        ("/api/sagas/get".into(), Case::Calls(vec![server_fn(bob, "/api/sagas/get", Body::Json(json!({ "id": ada.saga })), Refused)])),
+        (
+            "/api/sagas/undo".into(),
+            Case::Calls(vec![server_fn(bob, "/api/sagas/undo", Body::Json(json!({ "id": ada.saga, "overwrite": true })), Refused)]),
+        ),
+        // Bob has no changes in Ada's conversation, so there is nothing of his to undo there.
+        (
+            "/api/sagas/undo_conversation".into(),
+            Case::Calls(vec![server_fn(
+                bob,
+                "/api/sagas/undo_conversation",
+                Body::Json(json!({ "conversation_id": ada.conversation, "overwrite": true })),
+                ClientError,
+            )]),
+        ),
+        ("/api/sagas/retry".into(), Case::Calls(vec![server_fn(bob, "/api/sagas/retry", Body::Json(json!({ "id": ada.saga })), Refused)])),
+        ("/api/sagas/resolve".into(), Case::Calls(vec![server_fn(bob, "/api/sagas/resolve", Body::Json(json!({ "id": ada.saga })), Refused)])),
+        ("/api/sagas/cancel".into(), Case::Calls(vec![server_fn(bob, "/api/sagas/cancel", Body::Json(json!({ "id": ada.saga })), Refused)])),
         (
             "/api/records/delete".into(),
             Case::Calls(vec![
