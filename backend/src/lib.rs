@@ -39,6 +39,8 @@ pub mod shown;
 #[cfg(feature = "server")]
 mod tls;
 #[cfg(feature = "server")]
+pub use tls::install_crypto_provider;
+#[cfg(feature = "server")]
 pub mod tools;
 
 #[cfg(feature = "server")]

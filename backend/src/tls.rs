@@ -3,8 +3,8 @@
 use std::sync::Once;
 
 /// reqwest is built without a default TLS provider; use ring, which sqlx's rustls already
-/// builds. Every client builder calls this first.
-pub(crate) fn install_crypto_provider() {
+/// builds. Every client builder calls this first (tests' own clients too).
+pub fn install_crypto_provider() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // Another part of the process may have installed one first; either is fine.

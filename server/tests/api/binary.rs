@@ -111,7 +111,7 @@ async fn serve_logs_json_with_request_ids_and_stops_cleanly_on_sigterm() {
         .unwrap();
     let (address, lines) = listening(&mut child);
 
-    let response = reqwest::Client::new()
+    let response = crate::helpers::http_client()
         .get(format!("http://{address}/api/health"))
         .header("x-request-id", "from-the-test")
         .send()
@@ -224,7 +224,7 @@ async fn secrets_in_use_never_reach_the_log() {
     // The log is read while the server runs, so a full pipe can't stall it.
     let log = std::thread::spawn(move || lines.map(Result::unwrap).collect::<Vec<String>>());
 
-    let http = reqwest::Client::new();
+    let http = crate::helpers::http_client();
     let url = |path: &str| format!("http://{address}{path}");
     let pair = json_answer(http.post(url("/api/auth/token")).json(&serde_json::json!({"email": "ada@example.com", "password": password}))).await;
     let access = pair["access_token"].as_str().unwrap().to_owned();

@@ -120,7 +120,7 @@ async fn crash_trials(dialect: Dialect) {
     let db = TestDatabase::new(dialect).await;
     let dir = db.dir();
     create_ada(&dir, &db);
-    let http = reqwest::Client::new();
+    let http = crate::helpers::http_client();
     let (mut finished, mut undone, mut recoveries) = (0, 0, Vec::new());
     for trial in 0..TRIALS {
         let server = Server::start(&dir, &db);
@@ -176,7 +176,7 @@ async fn a_saga_abandoned_by_one_instance_is_finished_by_the_other() {
     let db = TestDatabase::new(Dialect::Postgres).await;
     let dir = db.dir();
     create_ada(&dir, &db);
-    let http = reqwest::Client::new();
+    let http = crate::helpers::http_client();
     let first = Server::start(&dir, &db);
     let token = sign_in(&http, &first).await;
     let (base, expected, steps) = prepare_saga(&http, &first, &token, "Shared", "S").await;

@@ -195,3 +195,10 @@ macro_rules! on_both_databases {
     )+};
 }
 pub(crate) use on_both_databases;
+
+/// A plain HTTP client for tests that talk to a server process, with the TLS provider reqwest
+/// is built to expect installed first (a test may be the first to build a client).
+pub fn http_client() -> reqwest::Client {
+    backend::install_crypto_provider();
+    reqwest::Client::new()
+}
