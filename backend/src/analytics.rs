@@ -24,6 +24,7 @@ use crate::clock::now_ms;
 use crate::db::{Db, Dialect};
 use crate::health::Health;
 use crate::model::analytics::{Dashboard, DashboardQuery, LimiterBase, StatusReport};
+use crate::model::jobs::QueueStats;
 
 /// Events waiting to be written; past this, new ones are dropped (and counted) rather than
 /// making a request wait.
@@ -230,12 +231,13 @@ impl Analytics {
         Ok(dashboard::build(self.db()?, query, &scope).await?)
     }
 
-    /// The status page's report: health, the database and its size, the event queue, and the
-    /// Airtable limiter's state per base.
+    /// The status page's report: health, the database and its size, the event queue, the
+    /// background job queue's figures (which the services hand in), and the Airtable limiter's
+    /// state per base.
     ///
     /// # Errors
     /// `Db` when there is no database (its size failing to read is reported as unknown).
-    pub async fn status(&self) -> Result<StatusReport, AnalyticsError> {
+    pub async fn status(&self, jobs: Option<QueueStats>) -> Result<StatusReport, AnalyticsError> {
         let db = self.db()?;
         let health = self.inner.health.report().await;
         let size_sql = match db.dialect() {
@@ -256,6 +258,7 @@ impl Analytics {
             event_queue_depth: self.queue_depth(),
             events_dropped: self.dropped(),
             limiter: self.inner.limiter.as_ref().map(|states| states()).unwrap_or_default(),
+            jobs,
         })
     }
 
@@ -401,7 +404,7 @@ mod tests {
     #[tokio::test]
     async fn the_status_report_names_the_database_and_its_size() {
         let (_dir, analytics, _db) = analytics().await;
-        let status = analytics.status().await.unwrap();
+        let status = analytics.status(None).await.unwrap();
         assert_eq!(status.database, "SQLite");
         assert!(status.database_bytes.unwrap() > 0);
         assert_eq!(status.event_queue_depth, 0);

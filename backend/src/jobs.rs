@@ -25,6 +25,7 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::db::{DbError, Dialect};
 use crate::health::{CheckFuture, Finding, HealthCheck};
+pub use crate::model::jobs::QueueStats;
 
 /// The queue sagas run on.
 const SAGA_QUEUE: &str = "sagas";
@@ -57,20 +58,6 @@ pub struct JobError(String);
 
 fn failed(e: impl std::fmt::Display) -> JobError {
     JobError(e.to_string())
-}
-
-/// The queue's figures, for `/api/health`, `/metrics` and `/status`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct QueueStats {
-    /// Jobs waiting for a worker (due now).
-    pub waiting: u64,
-    pub running: u64,
-    /// Jobs whose last attempt failed (some will still be retried).
-    pub failed: u64,
-    /// How long the oldest waiting job has waited.
-    pub oldest_waiting: Option<Duration>,
-    /// Whether this instance's workers are running.
-    pub workers_alive: bool,
 }
 
 #[derive(Clone)]
@@ -194,7 +181,7 @@ impl Jobs {
             waiting: count("PENDING_JOBS"),
             running: count("RUNNING_JOBS"),
             failed: count("FAILED_JOBS"),
-            oldest_waiting: value("OLDEST_PENDING_JOB").filter(|at| *at > 0.0).map(|at| Duration::from_secs_f64((now - at).max(0.0))),
+            oldest_waiting_s: value("OLDEST_PENDING_JOB").filter(|at| *at > 0.0).map(|at| (now - at).max(0.0) as u64),
             workers_alive: self.alive.load(Ordering::Relaxed),
         })
     }
@@ -239,9 +226,9 @@ impl HealthCheck for JobsCheck {
                 Err(e) => Finding::unhealthy(e.to_string()),
                 Ok(stats) if !stats.workers_alive => Finding::unhealthy("the job workers are not running; see the server log"),
                 Ok(stats) => {
-                    let oldest = stats.oldest_waiting.map_or_else(|| "none waiting".to_owned(), |d| format!("oldest waiting {} s", d.as_secs()));
+                    let oldest = stats.oldest_waiting_s.map_or_else(|| "none waiting".to_owned(), |s| format!("oldest waiting {s} s"));
                     let detail = format!("{} waiting, {} running, {} failed; {oldest}", stats.waiting, stats.running, stats.failed);
-                    if stats.oldest_waiting.is_some_and(|d| d > STUCK_AFTER) { Finding::degraded(detail) } else { Finding::healthy(detail) }
+                    if stats.oldest_waiting_s.is_some_and(|s| s > STUCK_AFTER.as_secs()) { Finding::degraded(detail) } else { Finding::healthy(detail) }
                 }
             }
         })

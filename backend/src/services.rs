@@ -4,13 +4,14 @@ use secrecy::{SecretBox, SecretString};
 use url::Url;
 
 use crate::airtable::{Airtable, AirtableSettings};
-use crate::analytics::Analytics;
+use crate::analytics::{Analytics, AnalyticsError};
 use crate::auth::Auth;
 use crate::chat::{Chat, ChatSettings};
 use crate::connections::Connections;
 use crate::db::Db;
 use crate::health::{DatabaseCheck, Health};
 use crate::jobs::{Jobs, JobsCheck};
+use crate::model::analytics::StatusReport;
 use crate::model::auth::RegistrationMode;
 use crate::llm::{AllowedHosts, HttpPolicy, Llm, LlmEndpoint, LlmSettings};
 use crate::sagas::Sagas;
@@ -116,5 +117,20 @@ impl Services {
             airtable_api_url: settings.airtable_api_url,
             public_url: settings.public_url,
         }
+    }
+
+    /// The status page's report, with the job queue's figures beside analytics' own.
+    ///
+    /// # Errors
+    /// `Db` when there is no database.
+    pub async fn status(&self) -> Result<StatusReport, AnalyticsError> {
+        let jobs = match self.jobs.stats().await {
+            Ok(stats) => Some(stats),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the job queue's figures");
+                None
+            }
+        };
+        self.analytics.status(jobs).await
     }
 }

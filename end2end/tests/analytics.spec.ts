@@ -129,6 +129,11 @@ test('an administrator sees every subsystem, the database and the Airtable limit
   await expect(subsystems.getByRole('rowheader', { name: 'database' })).toBeVisible();
   await expect(page.getByRole('region', { name: 'Database' })).toContainText(/\d+(\.\d)? (bytes|kB|MB|GB)/);
   await expect(page.getByTestId('event-queue-depth')).toHaveText(/^\d+$/);
+  const jobs = page.getByRole('region', { name: 'Background jobs' });
+  await expect(jobs).toContainText('Workers');
+  await expect(jobs).toContainText('Running');
+  await expect(jobs.getByTestId('jobs-waiting')).toHaveText(/^\d+$/);
+  await expect(subsystems.getByRole('rowheader', { name: 'jobs' })).toBeVisible();
   await expect(page.getByRole('region', { name: 'Airtable rate limiter' })).toBeVisible();
 
   await expect(page.locator('body[data-hydrated]')).toHaveCount(1);

@@ -163,7 +163,7 @@ impl Metrics {
                 set(&series.waiting, stats.waiting);
                 set(&series.running, stats.running);
                 set(&series.failed, stats.failed);
-                set(&series.oldest_waiting_seconds, stats.oldest_waiting.map_or(0, |d| d.as_secs()));
+                set(&series.oldest_waiting_seconds, stats.oldest_waiting_s.unwrap_or(0));
             }
             Err(e) => tracing::warn!(error = %e, "could not read the job queue for /metrics"),
         }

@@ -3,6 +3,7 @@
 
 use backend::model::analytics::{LimiterBase, StatusReport};
 use backend::model::health::{CheckResult, HealthStatus};
+use backend::model::jobs::QueueStats;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use leptos_meta::Title;
@@ -16,7 +17,7 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "status/report", input = Json)]
 pub async fn get_status_report() -> Result<StatusReport, AppError> {
     crate::auth::require_admin()?;
-    Ok(crate::auth::services().analytics.status().await?)
+    Ok(crate::auth::services().status().await?)
 }
 
 #[component]
@@ -66,7 +67,7 @@ fn StatusScreen() -> impl IntoView {
 
 #[component]
 fn Report(report: StatusReport) -> impl IntoView {
-    let StatusReport { health, database, database_bytes, event_queue_depth, events_dropped, limiter } = report;
+    let StatusReport { health, database, database_bytes, event_queue_depth, events_dropped, limiter, jobs } = report;
     let checks = health.checks.into_iter().map(|check| view! { <CheckRow check /> }).collect_view();
     let size = database_bytes.map_or_else(|| "Unknown".to_owned(), bytes);
     let dropped_class = if events_dropped > 0 { "warn-text" } else { "" };
@@ -101,6 +102,7 @@ fn Report(report: StatusReport) -> impl IntoView {
                     <dd class=dropped_class>{grouped(events_dropped)}</dd>
                 </dl>
             </section>
+            <Jobs jobs />
         </div>
         <section class="card" aria-label="Subsystems">
             <h2>"Subsystems"</h2>
@@ -117,6 +119,35 @@ fn Report(report: StatusReport) -> impl IntoView {
             </table>
         </section>
         <Limiter bases=limiter />
+    }
+}
+
+/// The background job queue: what waits, runs and failed, and whether this server's workers run.
+#[component]
+fn Jobs(jobs: Option<QueueStats>) -> impl IntoView {
+    let body = match jobs {
+        None => view! { <p class="error" role="alert">"The job queue could not be read; the jobs check below says why."</p> }.into_any(),
+        Some(QueueStats { waiting, running, failed, oldest_waiting_s, workers_alive }) => view! {
+            <dl class="facts">
+                <dt>"Workers"</dt>
+                <dd class=if workers_alive { "" } else { "warn-text" }>{if workers_alive { "Running" } else { "Stopped" }}</dd>
+                <dt>"Waiting"</dt>
+                <dd data-testid="jobs-waiting">{grouped(waiting)}</dd>
+                <dt>"Running"</dt>
+                <dd data-testid="jobs-running">{grouped(running)}</dd>
+                <dt>"Failed (may retry)"</dt>
+                <dd class=if failed > 0 { "warn-text" } else { "" }>{grouped(failed)}</dd>
+                <dt>"Oldest waiting"</dt>
+                <dd>{oldest_waiting_s.map_or_else(|| "None".to_owned(), |s| duration_ms(s.saturating_mul(1000)))}</dd>
+            </dl>
+        }
+        .into_any(),
+    };
+    view! {
+        <section class="card" aria-label="Background jobs">
+            <h2>"Background jobs"</h2>
+            {body}
+        </section>
     }
 }
 

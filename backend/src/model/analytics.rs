@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::health::HealthReport;
+use super::jobs::QueueStats;
 
 /// Where an event came from, for tool calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,4 +106,6 @@ pub struct StatusReport {
     /// Events dropped because the queue was full.
     pub events_dropped: u64,
     pub limiter: Vec<LimiterBase>,
+    /// The background job queue; `None` when it could not be read (the `jobs` check says why).
+    pub jobs: Option<QueueStats>,
 }
