@@ -249,6 +249,25 @@ impl From<backend::sagas::SagaError> for AppError {
 }
 
 #[cfg(feature = "ssr")]
+impl From<backend::files::FileError> for AppError {
+    fn from(e: backend::files::FileError) -> Self {
+        use backend::files::FileError as E;
+        let message = e.to_string();
+        let mapped = match e {
+            E::NotFound => Self::NotFound("That file".into()),
+            E::TooLarge { .. } => Self::TooLarge(message),
+            E::Unreadable(_) | E::Refused(_) => Self::Unprocessable(message),
+            E::Interrupted => Self::Invalid(message),
+            E::Io(_) | E::Database(_) => {
+                tracing::error!(error = %message, "a file request failed");
+                return Self::internal();
+            }
+        };
+        mapped.with_status()
+    }
+}
+
+#[cfg(feature = "ssr")]
 impl From<backend::analytics::ClientEventError> for AppError {
     fn from(e: backend::analytics::ClientEventError) -> Self {
         use backend::analytics::ClientEventError as E;

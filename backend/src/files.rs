@@ -1,8 +1,9 @@
-//! Files people bring: what kind each is (from its content, not its name), how it is laid out,
-//! and its rows and columns with each column's type inferred from every value.
+//! Files people bring: uploads streamed to disk under a size limit, their kind told from their
+//! content (not their name), and their rows and columns with each column's type inferred from
+//! every value. Each file belongs to its uploader and expires after a while.
 //!
 //! Reading is synchronous and streams from disk (JSON and CSV a row at a time; spreadsheets a
-//! sheet at a time), so callers run it on a blocking thread.
+//! sheet at a time), so it runs on blocking threads, a few at a time.
 
 mod cell;
 mod columns;
@@ -11,34 +12,55 @@ mod detect;
 mod encoding;
 mod infer;
 mod json;
+mod read;
 mod sheet;
+mod store;
+mod upload;
 
-use std::io::Read;
-use std::ops::ControlFlow;
-use std::path::Path;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use bytes::Bytes;
+use futures::Stream;
+use tokio::sync::Semaphore;
 
 pub use cell::Cell;
 pub use columns::Columns;
 pub use delimited::CsvLayout;
 pub use detect::detect;
 pub use infer::{ColumnTally, split_list};
+pub use read::{Layout, Scan, each_row, scan};
 
-use crate::model::files::{Column, FileKind};
+use crate::auth::UserId;
+use crate::clock::now_ms;
+use crate::db::Db;
+use crate::model::files::FileSummary;
+use crate::shown::Shown;
 
+/// Files read (scanned or imported) at once: reading is CPU work on blocking threads.
+const READERS: usize = 2;
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// Why a file could not be taken or read. The messages are for the person who sent it.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
+    #[error("That file was not found.")]
+    NotFound,
+    #[error("This file is larger than the upload limit of {limit_mb} MB.")]
+    TooLarge { limit_mb: u64 },
     /// The content is not what a readable file of its kind holds.
     #[error("This file can't be read: {0}.")]
     Unreadable(String),
     /// The content and the name disagree, or the kind is not one this product reads.
     #[error("{0}")]
     Refused(String),
+    /// The upload stopped before its end.
+    #[error("The upload was interrupted; send the file again.")]
+    Interrupted,
     #[error("the file could not be read or written: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the file list could not be read or written: {0}")]
+    Database(#[from] sqlx::Error),
 }
 
 impl FileError {
@@ -47,92 +69,142 @@ impl FileError {
     }
 }
 
-/// How a file's rows are laid out, found when it was uploaded and kept with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "layout", rename_all = "snake_case")]
-pub enum Layout {
-    Csv(CsvLayout),
-    /// A workbook of `kind` (XLSX, XLS or ODS): its sheets, the first of which is read unless
-    /// another is chosen.
-    Sheets { kind: FileKind, sheets: Vec<String> },
-    Json,
-    Ndjson,
-    /// A document for the assistant to read, not a table.
-    Document,
-}
-
-impl Layout {
-    /// Whether numbers in the file's text put a comma before the decimals.
-    fn decimal_comma(&self) -> bool {
-        matches!(self, Self::Csv(csv) if csv.decimal_comma)
+impl Shown for FileError {
+    fn is_internal(&self) -> bool {
+        matches!(self, Self::Io(_) | Self::Database(_))
     }
 }
 
-/// What reading a whole table found: its row count and columns with their inferred types.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scan {
-    pub rows: u64,
-    pub columns: Vec<Column>,
+/// Limits on uploads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileSettings {
+    /// The largest upload, in bytes.
+    pub max_bytes: u64,
+    /// How long an uploaded file is kept.
+    pub keep_days: u32,
 }
 
-/// Reads every row of a table file to count them and infer each column's type. `sheet`
-/// picks a workbook's sheet (the first when `None`).
-///
-/// # Errors
-/// `Unreadable` with where the file went wrong; `Io`.
-pub fn scan(path: &Path, layout: &Layout, sheet: Option<&str>) -> Result<Scan, FileError> {
-    let decimal_comma = layout.decimal_comma();
-    let mut tallies: Vec<ColumnTally> = Vec::new();
-    let mut rows = 0u64;
-    let columns = each_row(path, layout, sheet, &[], 0, &mut |columns, cells| {
-        rows += 1;
-        tallies.resize_with(columns.len().max(cells.len()), ColumnTally::new);
-        for (tally, value) in tallies.iter_mut().zip(&cells) {
-            tally.observe(value, decimal_comma);
-        }
-        ControlFlow::Continue(())
-    })?;
-    tallies.resize_with(columns.len(), ColumnTally::new);
-    let columns = columns.names().iter().zip(&tallies).map(|(name, tally)| tally.finish(name.clone())).collect();
-    Ok(Scan { rows, columns })
-}
-
-/// Hands each row of a table file to `row`, `skip` rows in, until it breaks; rows are in the
-/// order of the answered columns. `known` are the columns a scan found, so that a JSON file's
-/// columns keep their order when read again.
-///
-/// # Errors
-/// `Unreadable` with where the file went wrong; `Refused` for a document; `Io`.
-pub fn each_row(
-    path: &Path,
-    layout: &Layout,
-    sheet: Option<&str>,
-    known: &[String],
-    skip: u64,
-    row: &mut dyn FnMut(&Columns, Vec<Cell>) -> ControlFlow<()>,
-) -> Result<Columns, FileError> {
-    match layout {
-        Layout::Csv(csv) => delimited::read(path, csv, skip, row),
-        Layout::Sheets { kind, sheets } => {
-            let sheet = match sheet {
-                Some(name) if sheets.iter().any(|s| s == name) => name,
-                Some(name) => return Err(FileError::Refused(format!("This workbook has no sheet named “{name}”."))),
-                None => sheets.first().map(String::as_str).ok_or_else(|| FileError::unreadable("the workbook has no sheets"))?,
-            };
-            sheet::read(path, *kind, sheet, skip, row)
-        }
-        Layout::Json | Layout::Ndjson => {
-            let mut columns = Columns::from_names(known);
-            json::read(path, matches!(layout, Layout::Ndjson), &mut columns, skip, row)?;
-            Ok(columns)
-        }
-        Layout::Document => Err(FileError::Refused("This file is a document, not a table: it can be given to the assistant, not imported.".into())),
+impl Default for FileSettings {
+    fn default() -> Self {
+        Self { max_bytes: 50 * 1024 * 1024, keep_days: 30 }
     }
 }
 
-/// The first `len` bytes of a file (fewer when it is shorter).
-fn head(path: &Path, len: u64) -> Result<Vec<u8>, FileError> {
-    let mut head = Vec::new();
-    std::fs::File::open(path)?.take(len).read_to_end(&mut head)?;
-    Ok(head)
+/// The uploaded files of every user. Cheap to clone.
+#[derive(Clone)]
+pub struct Files {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: store::Store,
+    /// Where the bytes live: one file per upload, named by its ID.
+    dir: PathBuf,
+    settings: FileSettings,
+    readers: Semaphore,
+}
+
+impl Files {
+    /// Files kept in `dir` (made when the first upload arrives).
+    pub fn new(db: Db, dir: PathBuf, settings: FileSettings) -> Self {
+        Self { inner: Arc::new(Inner { store: store::Store::new(db), dir, settings, readers: Semaphore::new(READERS) }) }
+    }
+
+    pub fn settings(&self) -> FileSettings {
+        self.inner.settings
+    }
+
+    /// Takes an upload named `name` as it streams in: writes it to disk, refusing it as soon
+    /// as it passes the size limit, then tells its kind and reads it whole to count its rows
+    /// and infer its columns. Nothing is left on disk when it is refused.
+    ///
+    /// # Errors
+    /// `TooLarge`, `Refused`, `Unreadable`, `Interrupted`, or `Io`/`Database`.
+    pub async fn receive<S, E>(&self, user: &UserId, name: &str, body: S) -> Result<FileSummary, FileError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let id = uuid::Uuid::new_v4().to_string();
+        let path = self.path_of(&id);
+        let size = upload::write(&self.inner.dir, &path, body, self.inner.settings.max_bytes).await?;
+        let name = upload::display_name(name);
+        let read = {
+            let _permit = self.inner.readers.acquire().await.map_err(|_| FileError::Interrupted)?;
+            let (path, name) = (path.clone(), name.clone());
+            tokio::task::spawn_blocking(move || upload::read_new(&path, &name)).await.map_err(|_| FileError::Interrupted)?
+        };
+        let read = match read {
+            Ok(read) => read,
+            Err(e) => {
+                upload::discard(&path).await;
+                return Err(e);
+            }
+        };
+        let now = now_ms();
+        let file = FileSummary {
+            id,
+            name,
+            size,
+            kind: read.kind,
+            rows: read.scan.as_ref().map(|s| s.rows),
+            columns: read.scan.map(|s| s.columns).unwrap_or_default(),
+            sheets: match &read.layout {
+                Layout::Sheets { sheets, .. } => sheets.clone(),
+                _ => Vec::new(),
+            },
+            created_ms: now,
+            expires_ms: now + i64::from(self.inner.settings.keep_days) * DAY_MS,
+        };
+        if let Err(e) = self.inner.store.insert(user, &file, &read.layout).await {
+            upload::discard(&path).await;
+            return Err(e);
+        }
+        Ok(file)
+    }
+
+    /// The user's files, newest first.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn list(&self, user: &UserId) -> Result<Vec<FileSummary>, FileError> {
+        self.inner.store.list(user).await
+    }
+
+    /// One of the user's files.
+    ///
+    /// # Errors
+    /// `NotFound` when it is not theirs or not there.
+    pub async fn get(&self, user: &UserId, id: &str) -> Result<FileSummary, FileError> {
+        Ok(self.inner.store.get(user, id).await?.0)
+    }
+
+    /// Deletes one of the user's files, bytes and all.
+    ///
+    /// # Errors
+    /// `NotFound` when it is not theirs or not there.
+    pub async fn delete(&self, user: &UserId, id: &str) -> Result<(), FileError> {
+        if !self.inner.store.delete(user, id).await? {
+            return Err(FileError::NotFound);
+        }
+        upload::discard(&self.path_of(id)).await;
+        Ok(())
+    }
+
+    /// Deletes every file past its expiry. Answers how many went.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn delete_expired(&self) -> Result<u64, FileError> {
+        let expired = self.inner.store.take_expired(now_ms()).await?;
+        for id in &expired {
+            upload::discard(&self.path_of(id)).await;
+        }
+        Ok(expired.len() as u64)
+    }
+
+    /// Where a file's bytes are; IDs are UUIDs made here, never a name from outside.
+    fn path_of(&self, id: &str) -> PathBuf {
+        self.inner.dir.join(id)
+    }
 }

@@ -86,6 +86,8 @@ pub struct Sandbox {
     /// Permits for formula evaluations running at once; see [`evaluators`].
     evaluators: Arc<tokio::sync::Semaphore>,
     faults: Faults,
+    /// Held while a user's first use makes their demo base and token.
+    first_use: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Sandbox {
@@ -93,7 +95,7 @@ impl Sandbox {
         let gate = Gate::new(settings.requests_per_second_per_base, settings.requests_per_second_per_token, settings.penalty);
         let evaluators = Arc::new(tokio::sync::Semaphore::new(evaluators()));
         let faults = Faults::new(settings.fault);
-        Self { store: Store::new(db.clone()), tokens: SandboxTokens::new(db, cipher), gate, settings, evaluators, faults }
+        Self { store: Store::new(db.clone()), tokens: SandboxTokens::new(db, cipher), gate, settings, evaluators, faults, first_use: Arc::default() }
     }
 
     /// Counts a record write; the fault to inject into it, if the settings plan one for it.
@@ -126,11 +128,16 @@ impl Sandbox {
     /// # Errors
     /// Database failures.
     pub async fn provision(&self, user: &UserId) -> Result<secrecy::SecretString, SandboxError> {
-        let (token, created) = self.tokens.token_for(user).await?;
-        if created && self.store.bases(user).await?.is_empty() {
+        if let Some(token) = self.tokens.existing(user).await? {
+            return Ok(token);
+        }
+        // The demo base is made before the token, so a request racing this one waits here
+        // instead of finding no bases; one at a time, so it is made once.
+        let _first_use = self.first_use.lock().await;
+        if self.store.bases(user).await?.is_empty() {
             demo::seed(self, user).await?;
         }
-        Ok(token)
+        self.tokens.token_for(user).await
     }
 
     /// Loads the owner's base and one of its tables (by ID or name).

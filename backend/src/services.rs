@@ -1,5 +1,7 @@
 //! The services every request handler and server function reaches through context.
 
+use std::path::PathBuf;
+
 use secrecy::{SecretBox, SecretString};
 use url::Url;
 
@@ -9,6 +11,7 @@ use crate::auth::Auth;
 use crate::chat::{Chat, ChatSettings};
 use crate::connections::Connections;
 use crate::db::Db;
+use crate::files::{FileSettings, Files};
 use crate::health::{DatabaseCheck, Health};
 use crate::jobs::{Jobs, JobsCheck};
 use crate::model::analytics::StatusReport;
@@ -40,6 +43,9 @@ pub struct ServiceSettings<'a> {
     pub chat: ChatSettings,
     /// Who may register.
     pub registration: RegistrationMode,
+    /// Where uploaded files are kept, and their limits.
+    pub files_dir: PathBuf,
+    pub files: FileSettings,
 }
 
 /// Shared, cheaply cloned handles to every backend service.
@@ -60,6 +66,8 @@ pub struct Services {
     pub jobs: Jobs,
     /// Every record write, logged so that it finishes or is undone.
     pub sagas: Sagas,
+    /// Uploaded files.
+    pub files: Files,
     /// Airtable's API address, where users' own tokens are used.
     pub airtable_api_url: Url,
     /// The address people and their scripts use to reach this server.
@@ -91,6 +99,7 @@ impl Services {
             settings.sandbox_api_url,
         );
         let sagas = Sagas::new(db.clone(), connections.clone(), jobs.clone(), analytics.clone());
+        let files = Files::new(db.clone(), settings.files_dir, settings.files);
         let tools = Catalog::new().with_analytics(analytics.clone()).with_recorder(std::sync::Arc::new(sagas.clone()));
         let chat = Chat::new(
             db.clone(),
@@ -114,6 +123,7 @@ impl Services {
             analytics,
             jobs,
             sagas,
+            files,
             airtable_api_url: settings.airtable_api_url,
             public_url: settings.public_url,
         }

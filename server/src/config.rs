@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use backend::auth::client_ip::TrustedProxies;
 use backend::chat::ChatSettings;
+use backend::files::FileSettings;
 use backend::llm::{AllowedHosts, EndpointOrigin, HttpPolicy, LlmEndpoint};
 use backend::model::auth::RegistrationMode;
 use backend::model::llm::LlmProvider;
@@ -125,6 +126,14 @@ pub struct Settings {
     #[arg(long, env = "PYAIRTABLE_ANALYTICS_RETENTION_DAYS", value_name = "DAYS", global = true)]
     pub analytics_retention_days: Option<String>,
 
+    /// The largest file an upload may be, in megabytes [default: 50]
+    #[arg(long, env = "PYAIRTABLE_UPLOAD_MAX_MB", value_name = "MB", global = true)]
+    pub upload_max_mb: Option<String>,
+
+    /// Days an uploaded file is kept before it is deleted [default: 30]
+    #[arg(long, env = "PYAIRTABLE_FILE_KEEP_DAYS", value_name = "DAYS", global = true)]
+    pub file_keep_days: Option<String>,
+
     /// Bearer token that /metrics requires (16+ characters); without one, /metrics answers only when the server listens on loopback
     #[arg(long, env = "PYAIRTABLE_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true, global = true)]
     pub metrics_token: Option<String>,
@@ -166,6 +175,8 @@ impl Settings {
             llm_timeout_seconds: self.llm_timeout_seconds.or(lower.llm_timeout_seconds),
             chat_max_steps: self.chat_max_steps.or(lower.chat_max_steps),
             analytics_retention_days: self.analytics_retention_days.or(lower.analytics_retention_days),
+            upload_max_mb: self.upload_max_mb.or(lower.upload_max_mb),
+            file_keep_days: self.file_keep_days.or(lower.file_keep_days),
             metrics_token: self.metrics_token.or(lower.metrics_token),
             trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
             registration: self.registration.or(lower.registration),
@@ -215,6 +226,9 @@ pub struct Config {
     pub chat: ChatSettings,
     /// Days raw analytics events are kept (`PYAIRTABLE_ANALYTICS_RETENTION_DAYS`, at least 1).
     pub analytics_retention_days: u32,
+    /// Upload size limit and how long files are kept (`PYAIRTABLE_UPLOAD_MAX_MB`,
+    /// `PYAIRTABLE_FILE_KEEP_DAYS`).
+    pub files: FileSettings,
     /// Who may read `/metrics` (`PYAIRTABLE_METRICS_TOKEN`, and whether `bind` is loopback).
     pub metrics_access: MetricsAccess,
     /// Proxies whose forwarding headers are believed (`PYAIRTABLE_TRUSTED_PROXIES`, CIDR blocks
@@ -410,6 +424,11 @@ impl Config {
         let analytics_retention_days =
             count(s.analytics_retention_days, "PYAIRTABLE_ANALYTICS_RETENTION_DAYS", 1, 90)? as u32;
 
+        let files = FileSettings {
+            max_bytes: count(s.upload_max_mb, "PYAIRTABLE_UPLOAD_MAX_MB", 1, 50)? as u64 * 1024 * 1024,
+            keep_days: count(s.file_keep_days, "PYAIRTABLE_FILE_KEEP_DAYS", 1, 30)? as u32,
+        };
+
         let metrics_access = match s.metrics_token.map(|t| t.trim().to_owned()) {
             Some(token) if token.len() < 16 => {
                 return Err(ConfigError::Invalid {
@@ -446,6 +465,7 @@ impl Config {
         Ok(Config {
             registration,
             analytics_retention_days,
+            files,
             metrics_access,
             trusted_proxies,
             airtable_api_url,

@@ -29,6 +29,7 @@ use crate::metrics::{self, Metrics, MetricsAccess};
 mod analytics;
 mod chat;
 mod edge;
+mod files;
 mod identity;
 mod mcp;
 mod request_id;
@@ -105,14 +106,17 @@ pub fn router(state: AppState) -> Router {
         let options = state.leptos_options.clone();
         move || app::shell(options.clone())
     };
-    let router = api_routes()
-        .into_iter()
-        .fold(Router::new(), |router, (_, path, handler)| router.route(path, handler))
+    let (own_limit, limited): (Vec<_>, Vec<_>) = api_routes().into_iter().partition(|(_, path, _)| OWN_BODY_LIMIT.contains(path));
+    let mount = |routes: Vec<(Method, &'static str, MethodRouter<AppState>)>| {
+        routes.into_iter().fold(Router::new(), |router, (_, path, handler)| router.route(path, handler))
+    };
+    let router = mount(limited)
         .leptos_routes_with_context(&state, routes, context.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, app::shell))
         // Server functions read the raw body stream, which axum's default extractor limit
         // doesn't cap.
         .layer(RequestBodyLimitLayer::new(SERVER_FN_BODY_LIMIT))
+        .merge(mount(own_limit))
         .layer(middleware::from_fn_with_state(state.clone(), identity::identify))
         .layer(session_layer(&state))
         .layer(middleware::from_fn_with_state(state.public_url.clone(), identity::same_origin_for_cookies))
@@ -134,7 +138,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The routes `router` mounts one by one, besides pages and server functions.
-fn api_routes() -> [(Method, &'static str, MethodRouter<AppState>); 12] {
+fn api_routes() -> [(Method, &'static str, MethodRouter<AppState>); 13] {
     [
         (Method::GET, "/api/health", get(health)),
         (Method::GET, "/api/tools", get(tools::list)),
@@ -148,8 +152,13 @@ fn api_routes() -> [(Method, &'static str, MethodRouter<AppState>); 12] {
         (Method::GET, "/api/sagas/{id}", get(sagas::get)),
         (Method::POST, "/api/sagas/{id}/undo", post(sagas::undo)),
         (Method::POST, "/api/sagas/{id}/cancel", post(sagas::cancel)),
+        (Method::POST, "/api/files/upload", files::upload_route()),
     ]
 }
+
+/// Routes that enforce a body limit of their own (uploads, up to `PYAIRTABLE_UPLOAD_MAX_MB`)
+/// instead of the 2 MiB every other request has.
+const OWN_BODY_LIMIT: &[&str] = &["/api/files/upload"];
 
 /// What `router` mounts outside the identity layer, since none of it takes our accounts'
 /// credentials: `/metrics` (its own token), rmcp's Streamable HTTP endpoint and the sandbox's

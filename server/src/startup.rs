@@ -11,6 +11,7 @@ use backend::{ServiceSettings, Services};
 use backend::auth::session_store::DbSessionStore;
 use backend::clock::now_ms;
 use backend::db::Db;
+use backend::files::Files;
 use backend::jobs::Jobs;
 use backend::model::auth::RegistrationMode;
 use leptos::prelude::LeptosOptions;
@@ -67,6 +68,8 @@ impl Application {
                 llm_allowed_hosts: config.llm_allowed_hosts.clone(),
                 chat: config.chat.clone(),
                 registration: config.registration,
+                files_dir: config.data_dir.join("files"),
+                files: config.files,
             },
         );
         warn_about_registration(config, &services).await;
@@ -81,6 +84,7 @@ impl Application {
         }
         spawn_session_cleanup(services.auth.sessions.clone());
         spawn_analytics_retention(services.analytics.clone(), config.analytics_retention_days);
+        spawn_file_expiry(services.files.clone());
 
         let state = AppState {
             leptos_options: leptos_options(config, local_addr),
@@ -229,6 +233,21 @@ fn spawn_session_cleanup(store: DbSessionStore) {
             every.tick().await;
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+        }
+    });
+}
+
+/// Deletes uploaded files past their keeping time every hour (and once at start).
+fn spawn_file_expiry(files: Files) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match files.delete_expired().await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "deleted uploaded files past their keeping time"),
+                Err(e) => tracing::warn!(error = %e, "could not delete expired files"),
             }
         }
     });

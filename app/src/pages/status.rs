@@ -127,21 +127,25 @@ fn Report(report: StatusReport) -> impl IntoView {
 fn Jobs(jobs: Option<QueueStats>) -> impl IntoView {
     let body = match jobs {
         None => view! { <p class="error" role="alert">"The job queue could not be read; the jobs check below says why."</p> }.into_any(),
-        Some(QueueStats { waiting, running, failed, oldest_waiting_s, workers_alive }) => view! {
+        Some(QueueStats { waiting, running, failed, oldest_waiting_s, workers_alive }) => {
+            let (workers, workers_class) = if workers_alive { ("Running", "") } else { ("Stopped", "warn-text") };
+            let failed_class = if failed > 0 { "warn-text" } else { "" };
+            view! {
             <dl class="facts">
                 <dt>"Workers"</dt>
-                <dd class=if workers_alive { "" } else { "warn-text" }>{if workers_alive { "Running" } else { "Stopped" }}</dd>
+                <dd class=workers_class>{workers}</dd>
                 <dt>"Waiting"</dt>
                 <dd data-testid="jobs-waiting">{grouped(waiting)}</dd>
                 <dt>"Running"</dt>
                 <dd data-testid="jobs-running">{grouped(running)}</dd>
                 <dt>"Failed (may retry)"</dt>
-                <dd class=if failed > 0 { "warn-text" } else { "" }>{grouped(failed)}</dd>
+                <dd class=failed_class>{grouped(failed)}</dd>
                 <dt>"Oldest waiting"</dt>
                 <dd>{oldest_waiting_s.map_or_else(|| "None".to_owned(), |s| duration_ms(s.saturating_mul(1000)))}</dd>
             </dl>
+            }
+            .into_any()
         }
-        .into_any(),
     };
     view! {
         <section class="card" aria-label="Background jobs">

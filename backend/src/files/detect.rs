@@ -9,7 +9,8 @@ use std::path::Path;
 use super::delimited;
 use super::encoding;
 use super::sheet;
-use super::{FileError, Layout, head};
+use super::FileError;
+use super::read::{Layout, head};
 use crate::model::files::FileKind;
 
 /// How much of a file is looked at to tell its kind.

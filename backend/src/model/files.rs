@@ -124,3 +124,23 @@ pub struct Misfits {
     pub field_type: FieldType,
     pub count: u64,
 }
+
+/// An uploaded file as its owner sees it listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileSummary {
+    pub id: String,
+    /// The name it was uploaded with.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    pub kind: FileKind,
+    /// Rows found, for a table; `None` for a document.
+    pub rows: Option<u64>,
+    /// The first sheet's columns for a workbook.
+    pub columns: Vec<Column>,
+    /// A workbook's sheets, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sheets: Vec<String>,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}

@@ -40,21 +40,32 @@ impl SandboxTokens {
         row.and_then(|(id,)| UserId::parse(&id)).ok_or_else(SandboxError::unauthenticated)
     }
 
-    /// The user's token, made on first use. The flag says whether it was just made.
+    /// The user's token, if they have one.
     ///
     /// # Errors
     /// Database failures, and a stored token that no longer decrypts.
-    pub async fn token_for(&self, user: &UserId) -> Result<(SecretString, bool), SandboxError> {
-        if let Some((sealed,)) = sqlx::query_as::<_, (String,)>("SELECT token_sealed FROM sandbox_tokens WHERE user_id = $1")
+    pub async fn existing(&self, user: &UserId) -> Result<Option<SecretString>, SandboxError> {
+        let Some((sealed,)) = sqlx::query_as::<_, (String,)>("SELECT token_sealed FROM sandbox_tokens WHERE user_id = $1")
             .bind(user.as_str())
             .fetch_optional(self.db.pool())
             .await?
-        {
-            let token = self.cipher.open(user.as_str(), &sealed).map_err(|e| {
-                tracing::error!(user.id = %user, error = %e, "a sandbox token no longer decrypts");
-                SandboxError::server_error()
-            })?;
-            return Ok((token, false));
+        else {
+            return Ok(None);
+        };
+        let token = self.cipher.open(user.as_str(), &sealed).map_err(|e| {
+            tracing::error!(user.id = %user, error = %e, "a sandbox token no longer decrypts");
+            SandboxError::server_error()
+        })?;
+        Ok(Some(token))
+    }
+
+    /// The user's token, made on first use.
+    ///
+    /// # Errors
+    /// Database failures, and a stored token that no longer decrypts.
+    pub async fn token_for(&self, user: &UserId) -> Result<SecretString, SandboxError> {
+        if let Some(token) = self.existing(user).await? {
+            return Ok(token);
         }
         let token = generate();
         let inserted = sqlx::query(
@@ -71,7 +82,7 @@ impl SandboxTokens {
             // Another request made it first; use theirs.
             return Box::pin(self.token_for(user)).await;
         }
-        Ok((SecretString::from(token), true))
+        Ok(SecretString::from(token))
     }
 
     /// Retires the user's token: it stops working at once, and the next use of the sandbox

@@ -68,6 +68,20 @@ async fn a_new_users_sandbox_holds_the_linked_demo_base(app: TestApp) {
     assert!(task.fields["Task #"].is_number());
 }
 
+/// A new user's first pages ask for their bases several at once; each must see the demo base,
+/// made once, rather than an empty list while another request is still making it.
+async fn requests_racing_a_users_first_use_all_find_one_demo_base(app: TestApp) {
+    let user = app.services.auth.users.create("ada@example.com", PASSWORD, false).await.unwrap();
+    let lists = (0..4).map(|_| async {
+        let connection = app.services.connections.for_user(&user.id).await.unwrap();
+        connection.client.list_bases().await.unwrap()
+    });
+    for bases in futures::future::join_all(lists).await {
+        let names: Vec<&str> = bases.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, [DEMO_BASE_NAME]);
+    }
+}
+
 async fn records_are_created_read_updated_and_deleted_in_chunks(app: TestApp) {
     let (_, client) = app.sandbox_user("ada@example.com").await;
     let base = app.scratch_base(&client, item_fields()).await;
@@ -269,6 +283,7 @@ async fn the_sandbox_answers_in_airtables_error_shapes(app: TestApp) {
 
 on_both_databases!(
     a_new_users_sandbox_holds_the_linked_demo_base,
+    requests_racing_a_users_first_use_all_find_one_demo_base,
     records_are_created_read_updated_and_deleted_in_chunks,
     a_formula_built_from_hostile_text_finds_exactly_that_record,
     listings_sort_select_fields_page_and_stop_at_max_records,

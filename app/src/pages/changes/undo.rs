@@ -25,8 +25,12 @@ pub fn UndoButton(
     /// Runs once something was undone, so the page can show the records as they are now.
     #[prop(optional)]
     on_undone: Option<Callback<()>>,
+    /// Where the result is kept when it must outlive this button, as in a header that is
+    /// drawn again once the undo is done.
+    #[prop(optional)]
+    outcome: Option<RwSignal<Option<Result<UndoOutcome, String>>>>,
 ) -> impl IntoView {
-    let outcome = RwSignal::new(None::<Result<UndoOutcome, String>>);
+    let outcome = outcome.unwrap_or_else(|| RwSignal::new(None));
     let pending = RwSignal::new(false);
     let target = StoredValue::new(target);
     let run = Callback::new(move |overwrite: bool| {

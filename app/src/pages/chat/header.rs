@@ -11,6 +11,13 @@ use crate::pages::changes::{UndoButton, UndoTarget};
 
 #[component]
 pub(super) fn ChatHeader(screen: Screen) -> impl IntoView {
+    // "Undo all" refreshes the conversation, which draws the header again: its result lives
+    // here, and belongs to the conversation it was for.
+    let undo_all_outcome = RwSignal::new(None);
+    Effect::new(move |_| {
+        screen.id.track();
+        undo_all_outcome.set(None);
+    });
     view! {
         <header class="chat-header">
             <Transition fallback=|| view! { <h1 class="chat-title">"Chat"</h1> }>
@@ -52,6 +59,7 @@ pub(super) fn ChatHeader(screen: Screen) -> impl IntoView {
                                 target=UndoTarget::Conversation(view.summary.id.clone())
                                 label="Undo all changes in this conversation"
                                 on_undone=Callback::new(move |()| screen.refresh())
+                                outcome=undo_all_outcome
                             />
                         });
                         let usage = conversation.map(|view| format!("{} · {}", usage_text(&view.summary.usage), usd(view.summary.cost_usd)));

@@ -165,7 +165,10 @@ fn ToolCallCard(call: ToolCallView) -> impl IntoView {
                     {(call.state == ToolCallState::Running).then(|| view! { <span class="spinner" aria-hidden="true"></span> })}
                     {label}
                 </span>
-                {call.destructive.then(|| view! { <span class="badge badge-destructive">"Deletes data"</span> })}
+                {call.destructive.then(|| {
+                    let what = if call.name.starts_with("delete") { "Deletes data" } else { "Overwrites data" };
+                    view! { <span class="badge badge-destructive">{what}</span> }
+                })}
             </div>
             {arguments.map(|a| view! { <pre class="tool-json" aria-label="Arguments"><code>{a}</code></pre> })}
             {call.result.map(|result| view! {
