@@ -17,6 +17,7 @@ mod sheet;
 mod store;
 mod upload;
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -34,7 +35,7 @@ pub use read::{Layout, Scan, each_row, scan};
 use crate::auth::UserId;
 use crate::clock::now_ms;
 use crate::db::Db;
-use crate::model::files::FileSummary;
+use crate::model::files::{FileSummary, Preview};
 use crate::shown::Shown;
 
 /// Files read (scanned or imported) at once: reading is CPU work on blocking threads.
@@ -177,6 +178,34 @@ impl Files {
     /// `NotFound` when it is not theirs or not there.
     pub async fn get(&self, user: &UserId, id: &str) -> Result<FileSummary, FileError> {
         Ok(self.inner.store.get(user, id).await?.0)
+    }
+
+    /// A table file's first `limit` rows, each value as text, with the columns of the chosen
+    /// sheet (a workbook's first when `None`).
+    ///
+    /// # Errors
+    /// `NotFound`; `Refused` for a document or an unknown sheet; `Unreadable`.
+    pub async fn preview(&self, user: &UserId, id: &str, sheet: Option<&str>, limit: usize) -> Result<Preview, FileError> {
+        let (file, layout) = self.inner.store.get(user, id).await?;
+        let path = self.path_of(&file.id);
+        let sheet = sheet.map(str::to_owned);
+        let _permit = self.inner.readers.acquire().await.map_err(|_| FileError::Interrupted)?;
+        tokio::task::spawn_blocking(move || {
+            // Another sheet than the first has columns of its own, which only a scan finds.
+            let columns = match (&sheet, &layout) {
+                (Some(_), Layout::Sheets { .. }) => read::scan(&path, &layout, sheet.as_deref())?.columns,
+                _ => file.columns,
+            };
+            let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+            let mut rows = Vec::new();
+            read::each_row(&path, &layout, sheet.as_deref(), &names, 0, &mut |_, cells| {
+                rows.push(cells.iter().map(Cell::to_text).collect());
+                if rows.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            })?;
+            Ok(Preview { columns, rows })
+        })
+        .await
+        .map_err(|_| FileError::Interrupted)?
     }
 
     /// Deletes one of the user's files, bytes and all.

@@ -48,9 +48,11 @@ pub fn read(path: &Path, kind: FileKind, sheet: &str, skip: u64, row: &mut dyn F
     let first_col = range.start().map_or(0, |(_, col)| col);
     let mut rows = range.rows().filter(|cells| cells.iter().any(|c| !matches!(cell(c), Cell::Empty)));
     let Some(top) = rows.next() else { return Ok(Columns::new()) };
-    let top_text: Vec<String> = top.iter().map(|c| cell(c).to_text()).collect();
-    let header = delimited::has_header(std::slice::from_ref(&top_text));
-    let mut columns = if header { Columns::from_header(&spread_merged(top_text, &merged, first_row, first_col)) } else { Columns::new() };
+    let (top_text, covered) = spread_merged(top.iter().map(|c| cell(c).to_text()).collect(), &merged, first_row, first_col);
+    // The cells a merge covers repeat its name, which must not count against a header.
+    let own_cells: Vec<String> = top_text.iter().enumerate().filter(|(i, _)| !covered.contains(i)).map(|(_, name)| name.clone()).collect();
+    let header = delimited::has_header(std::slice::from_ref(&own_cells));
+    let mut columns = if header { Columns::from_header(&top_text) } else { Columns::new() };
     let mut seen = 0u64;
     let body = if header { None } else { Some(top) };
     for cells in body.into_iter().chain(rows) {
@@ -68,19 +70,22 @@ pub fn read(path: &Path, kind: FileKind, sheet: &str, skip: u64, row: &mut dyn F
     Ok(columns)
 }
 
-/// Gives each column under a merged header cell that cell's name.
-fn spread_merged(mut header: Vec<String>, merged: &[calamine::Dimensions], first_row: u32, first_col: u32) -> Vec<String> {
+/// Gives each column under a merged header cell that cell's name; answers the positions the
+/// merges covered too.
+fn spread_merged(mut header: Vec<String>, merged: &[calamine::Dimensions], first_row: u32, first_col: u32) -> (Vec<String>, Vec<usize>) {
+    let mut covered = Vec::new();
     for region in merged.iter().filter(|r| r.start.0 <= first_row && first_row <= r.end.0) {
         let from = region.start.1.saturating_sub(first_col) as usize;
         let to = region.end.1.saturating_sub(first_col) as usize;
         let Some(name) = header.get(from).cloned() else { continue };
-        for column in header.iter_mut().take(to + 1).skip(from + 1) {
+        for (position, column) in header.iter_mut().enumerate().take(to + 1).skip(from + 1) {
             if column.trim().is_empty() {
                 column.clone_from(&name);
+                covered.push(position);
             }
         }
     }
-    header
+    (header, covered)
 }
 
 fn cell(data: &Data) -> Cell {

@@ -144,3 +144,10 @@ pub struct FileSummary {
     pub created_ms: i64,
     pub expires_ms: i64,
 }
+
+/// A table file's first rows as read, each value as text, under its columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preview {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<String>>,
+}

@@ -1027,6 +1027,10 @@ fn cases(ada: &Ada, bob: &Bob) -> BTreeMap<String, Case> {
         ("GET /api/sagas/{id}".into(), Case::Calls(vec![saga_call(Method::GET, format!("/api/sagas/{}", ada.saga), Refused)])),
         ("POST /api/sagas/{id}/undo".into(), Case::Calls(vec![saga_call(Method::POST, format!("/api/sagas/{}/undo", ada.saga), Refused)])),
         ("POST /api/sagas/{id}/cancel".into(), Case::Calls(vec![saga_call(Method::POST, format!("/api/sagas/{}/cancel", ada.saga), Refused)])),
+        (
+            "POST /api/files/upload".into(),
+            Case::NoObject("an upload makes a new file of the caller's own and names none; files.rs checks that files stay their uploader's"),
+        ),
         // Ada's conversation ID starts one of B's own, which can't read Ada's base.
         (
             "POST /api/chat".into(),

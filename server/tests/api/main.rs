@@ -14,6 +14,7 @@ mod chat;
 mod connections;
 mod crash;
 mod edge;
+mod files;
 mod health;
 mod isolation;
 mod llm_gemini;
