@@ -226,8 +226,8 @@ impl HealthCheck for JobsCheck {
                 Err(e) => Finding::unhealthy(e.to_string()),
                 Ok(stats) if !stats.workers_alive => Finding::unhealthy("the job workers are not running; see the server log"),
                 Ok(stats) => {
-                    let oldest = stats.oldest_waiting_s.map_or_else(|| "none waiting".to_owned(), |s| format!("oldest waiting {s} s"));
-                    let detail = format!("{} waiting, {} running, {} failed; {oldest}", stats.waiting, stats.running, stats.failed);
+                    let oldest = stats.oldest_waiting_s.map(|s| format!("; the oldest has waited {s} s")).unwrap_or_default();
+                    let detail = format!("{} waiting, {} running, {} failed{oldest}", stats.waiting, stats.running, stats.failed);
                     if stats.oldest_waiting_s.is_some_and(|s| s > STUCK_AFTER.as_secs()) { Finding::degraded(detail) } else { Finding::healthy(detail) }
                 }
             }
