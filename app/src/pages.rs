@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod bases;
 pub mod changes;
 pub mod chat;
+pub mod files;
 pub mod home;
 pub mod not_found;
 pub mod session;

@@ -7,6 +7,7 @@
 
 mod cell;
 mod columns;
+mod convert;
 mod delimited;
 mod detect;
 mod encoding;
@@ -27,6 +28,7 @@ use tokio::sync::Semaphore;
 
 pub use cell::Cell;
 pub use columns::Columns;
+pub use convert::{Misfit, convert};
 pub use delimited::CsvLayout;
 pub use detect::detect;
 pub use infer::{ColumnTally, split_list};

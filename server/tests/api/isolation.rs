@@ -75,6 +75,8 @@ struct Ada {
     spare_mcp_session: String,
     /// A saga of Ada's: a write recorded as a change.
     saga: String,
+    /// A file Ada uploaded.
+    file: String,
     key: String,
     key_id: String,
     handle: String,
@@ -302,7 +304,7 @@ async fn set_up_ada(app: &TestApp) -> Ada {
     }
     let (mcp_session, spare_mcp_session) = (sessions[0].clone(), sessions[1].clone());
 
-    let secrets = vec![
+    let mut secrets = vec![
         "ada@example.com".to_owned(),
         key.id.clone(),
         key.prefix.clone(),
@@ -330,8 +332,13 @@ async fn set_up_ada(app: &TestApp) -> Ada {
         .post_as(&token, "/api/execute-tool", json!({ "tool_name": "create_records", "arguments": { "base_id": base, "table": "Tasks", "records": [{ "Name": "Ada's change" }] } }))
         .await;
     let saga = written["result"]["change_id"].as_str().expect("a write is recorded as a change").to_owned();
+    let upload = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"Name,Hours\nAda,12\n".to_vec()).file_name("ada.csv"));
+    let uploaded: Value = app.client.post(app.url("/api/files/upload")).bearer_auth(&token).multipart(upload).send().await.unwrap().json().await.unwrap();
+    let file = uploaded["id"].as_str().expect("Ada's upload is kept").to_owned();
+    secrets.push(file.clone());
     Ada {
         saga,
+        file,
         token,
         cookie,
         base,
@@ -453,6 +460,8 @@ async fn ada_state(app: &TestApp, ada: &Ada) -> Value {
         "llm": app.form_as(token, "/api/llm/settings", &[]).await,
         "connection": app.form_as(token, "/api/airtable/connection", &[]).await,
         "bases": app.post_as(token, "/api/bases/list", json!({})).await,
+        "files": app.post_as(token, "/api/files/list", json!({})).await,
+        "preview": app.post_as(token, "/api/files/preview", json!({ "id": ada.file })).await,
         "schema": app.post_as(token, "/api/bases/schema", json!({ "base_id": ada.base })).await,
         "records": all,
         "mcp_session_alive": mcp_alive,
@@ -782,6 +791,10 @@ fn cases(ada: &Ada, bob: &Bob) -> BTreeMap<String, Case> {
                 ),
             ]),
         ),
+        ("/api/files/list".into(), Case::Calls(vec![server_fn(bob, "/api/files/list", Body::Json(json!({})), OwnOnly)])),
+        ("/api/files/get".into(), Case::Calls(vec![server_fn(bob, "/api/files/get", Body::Json(json!({ "id": ada.file })), Refused)])),
+        ("/api/files/preview".into(), Case::Calls(vec![server_fn(bob, "/api/files/preview", Body::Json(json!({ "id": ada.file })), Refused)])),
+        ("/api/files/delete".into(), Case::Calls(vec![server_fn(bob, "/api/files/delete", Body::Json(json!({ "id": ada.file })), Refused)])),
         ("/api/sagas/list".into(), Case::Calls(vec![server_fn(bob, "/api/sagas/list", Body::Json(json!({})), OwnOnly)])),
         ("/api/sagas/get".into(), Case::Calls(vec![server_fn(bob, "/api/sagas/get", Body::Json(json!({ "id": ada.saga })), Refused)])),
         (
@@ -1029,7 +1042,7 @@ fn cases(ada: &Ada, bob: &Bob) -> BTreeMap<String, Case> {
         ("POST /api/sagas/{id}/cancel".into(), Case::Calls(vec![saga_call(Method::POST, format!("/api/sagas/{}/cancel", ada.saga), Refused)])),
         (
             "POST /api/files/upload".into(),
-            Case::NoObject("an upload makes a new file of the caller's own and names none; files.rs checks that files stay their uploader's"),
+            Case::NoObject("an upload makes a new file of the caller's own and names none"),
         ),
         // Ada's conversation ID starts one of B's own, which can't read Ada's base.
         (
