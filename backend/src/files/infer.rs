@@ -161,15 +161,15 @@ impl ColumnTally {
             }
         }
         let short = self.longest <= MAX_CHOICE_LEN && !self.multiline;
-        if let (true, true, Some(items)) = (short, self.lists > 0, &self.items) {
-            if repeats(items) {
-                return ColumnType { choices: items.keys().cloned().collect(), ..ColumnType::of(FieldType::MultipleSelects) };
-            }
+        if let (true, true, Some(items)) = (short, self.lists > 0, &self.items)
+            && repeats(items)
+        {
+            return ColumnType { choices: items.keys().cloned().collect(), ..ColumnType::of(FieldType::MultipleSelects) };
         }
-        if let (true, Some(values)) = (short, &self.values) {
-            if repeats(values) {
-                return ColumnType { choices: values.keys().cloned().collect(), ..ColumnType::of(FieldType::SingleSelect) };
-            }
+        if let (true, Some(values)) = (short, &self.values)
+            && repeats(values)
+        {
+            return ColumnType { choices: values.keys().cloned().collect(), ..ColumnType::of(FieldType::SingleSelect) };
         }
         if self.multiline || self.longest > MAX_LINE_LEN {
             return ColumnType::of(FieldType::MultilineText);
