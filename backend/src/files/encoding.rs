@@ -2,7 +2,9 @@
 //! A byte-order mark decides first; UTF-16 without one shows itself by its zero bytes; the
 //! rest is `chardetng`'s guess from the first bytes (UTF-8, Windows-1252 and the like).
 
+use std::fs::File;
 use std::io::Read;
+use std::path::Path;
 
 use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
@@ -22,6 +24,13 @@ pub fn sniff(head: &[u8]) -> &'static Encoding {
     let guess = detector.guess(None, Utf8Detection::Allow);
     // ASCII-only heads come back as Windows-1252; UTF-8 reads them the same and is likelier.
     if head.is_ascii() { UTF_8 } else { guess }
+}
+
+/// The encoding of the file at `path`, from its first bytes.
+pub fn sniff_file(path: &Path) -> std::io::Result<&'static Encoding> {
+    let mut head = Vec::new();
+    File::open(path)?.take(4096).read_to_end(&mut head)?;
+    Ok(sniff(&head))
 }
 
 /// Mostly-ASCII UTF-16 has a zero in every other byte: odd positions for little-endian.

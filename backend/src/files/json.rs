@@ -19,8 +19,7 @@ use super::encoding;
 /// `ndjson` is one object per line; otherwise the file is one array. `columns` holds the
 /// columns a scan found, or none, and gains each new key.
 pub fn read(path: &Path, ndjson: bool, columns: &mut Columns, skip: u64, row: &mut dyn FnMut(&Columns, Vec<Cell>) -> ControlFlow<()>) -> Result<(), FileError> {
-    let head = super::read::head(path, 4)?;
-    let text = BufReader::new(encoding::utf8_reader(File::open(path)?, encoding::sniff(&head)));
+    let text = BufReader::new(encoding::utf8_reader(File::open(path)?, encoding::sniff_file(path)?));
     let mut each = Each { columns, skip, seen: 0, row, stopped: false };
     if ndjson {
         for (line, value) in serde_json::Deserializer::from_reader(text).into_iter::<Node>().enumerate() {
