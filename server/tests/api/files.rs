@@ -208,6 +208,10 @@ async fn a_file_over_the_limit_or_lying_about_its_kind_is_refused_and_leaves_not
     assert_eq!(no_file.status(), StatusCode::BAD_REQUEST);
     let anonymous = app.client.post(app.url("/api/files/upload")).multipart(reqwest::multipart::Form::new()).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let read_key = app.post_as(&ada.token, "/api/keys/create", serde_json::json!({"name": "reader", "scope": "read"})).await;
+    let reader = Uploader { user: ada.user.clone(), token: read_key["key"].as_str().unwrap().to_owned() };
+    assert_eq!(reader.upload(&app, "people.csv", b"Name\nAda\n".to_vec()).await.status(), StatusCode::FORBIDDEN, "a read-only key can't upload");
+    assert_eq!(stored_files(&app), 0);
 }
 
 async fn files_belong_to_their_uploader_and_deleting_removes_the_bytes(app: TestApp) {
