@@ -255,10 +255,13 @@ impl From<backend::files::FileError> for AppError {
         let message = e.to_string();
         let mapped = match e {
             E::NotFound => Self::NotFound("That file".into()),
+            E::ImportNotFound => Self::NotFound("That import".into()),
             E::TooLarge { .. } => Self::TooLarge(message),
             E::Unreadable(_) | E::Refused(_) => Self::Unprocessable(message),
             E::Interrupted => Self::Invalid(message),
-            E::Io(_) | E::Database(_) => {
+            E::Airtable(e) => return e.into(),
+            E::Connection(e) => return e.into(),
+            E::Io(_) | E::Database(_) | E::Saga(_) => {
                 tracing::error!(error = %message, "a file request failed");
                 return Self::internal();
             }

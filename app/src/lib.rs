@@ -21,6 +21,7 @@ use crate::pages::admin_users::AdminUsersPage;
 use crate::pages::analytics::AnalyticsPage;
 use crate::pages::bases::{BasePage, BasesPage, TablePage};
 use crate::pages::changes::{ChangePage, ChangesPage};
+use crate::pages::files::{FilePage, FilesPage};
 use crate::pages::chat::ChatPage;
 use crate::pages::home::HomePage;
 use crate::pages::not_found::NotFound;
@@ -75,6 +76,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("chat/:conversation?") view=ChatPage />
                     <Route path=path!("changes") view=ChangesPage />
                     <Route path=path!("changes/:id") view=ChangePage />
+                    <Route path=path!("files") view=FilesPage />
+                    <Route path=path!("files/:id") view=FilePage />
                     <Route path=path!("analytics") view=AnalyticsPage />
                     <Route path=path!("status") view=StatusPage />
                 </Routes>

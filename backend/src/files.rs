@@ -5,14 +5,19 @@
 //! Reading is synchronous and streams from disk (JSON and CSV a row at a time; spreadsheets a
 //! sheet at a time), so it runs on blocking threads, a few at a time.
 
+mod access;
 mod cell;
 mod columns;
 mod convert;
 mod delimited;
 mod detect;
 mod encoding;
+mod feed;
+mod import;
+mod imports;
 mod infer;
 mod json;
+mod plan;
 mod read;
 mod sheet;
 mod store;
@@ -31,6 +36,7 @@ pub use columns::Columns;
 pub use convert::{Misfit, convert};
 pub use delimited::CsvLayout;
 pub use detect::detect;
+pub use import::ImportOrigin;
 pub use infer::{ColumnTally, split_list};
 pub use read::{Layout, Scan, each_row, scan};
 
@@ -38,6 +44,7 @@ use crate::auth::UserId;
 use crate::clock::now_ms;
 use crate::db::Db;
 use crate::model::files::{FileSummary, Preview};
+use crate::sagas::Sagas;
 use crate::shown::Shown;
 
 /// Files read (scanned or imported) at once: reading is CPU work on blocking threads.
@@ -49,6 +56,8 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 pub enum FileError {
     #[error("That file was not found.")]
     NotFound,
+    #[error("That import was not found.")]
+    ImportNotFound,
     #[error("This file is larger than the upload limit of {limit_mb} MB.")]
     TooLarge { limit_mb: u64 },
     /// The content is not what a readable file of its kind holds.
@@ -60,6 +69,13 @@ pub enum FileError {
     /// The upload stopped before its end.
     #[error("The upload was interrupted; send the file again.")]
     Interrupted,
+    #[error(transparent)]
+    Airtable(#[from] crate::airtable::AirtableError),
+    #[error(transparent)]
+    Connection(#[from] crate::connections::ConnectionError),
+    /// The import's change log failed.
+    #[error("an import's change could not be started or read: {0}")]
+    Saga(String),
     #[error("the file could not be read or written: {0}")]
     Io(#[from] std::io::Error),
     #[error("the file list could not be read or written: {0}")]
@@ -74,7 +90,11 @@ impl FileError {
 
 impl Shown for FileError {
     fn is_internal(&self) -> bool {
-        matches!(self, Self::Io(_) | Self::Database(_))
+        match self {
+            Self::Connection(e) => e.is_internal(),
+            Self::Io(_) | Self::Database(_) | Self::Saga(_) => true,
+            _ => false,
+        }
     }
 }
 
@@ -101,6 +121,8 @@ pub struct Files {
 
 struct Inner {
     store: store::Store,
+    imports: imports::Imports,
+    sagas: Sagas,
     /// Where the bytes live: one file per upload, named by its ID.
     dir: PathBuf,
     settings: FileSettings,
@@ -108,9 +130,12 @@ struct Inner {
 }
 
 impl Files {
-    /// Files kept in `dir` (made when the first upload arrives).
-    pub fn new(db: Db, dir: PathBuf, settings: FileSettings) -> Self {
-        Self { inner: Arc::new(Inner { store: store::Store::new(db), dir, settings, readers: Semaphore::new(READERS) }) }
+    /// Files kept in `dir` (made when the first upload arrives), imported as `sagas`, which
+    /// get their imports' steps from here.
+    pub fn new(db: Db, dir: PathBuf, settings: FileSettings, sagas: Sagas) -> Self {
+        let (store, imports) = (store::Store::new(db.clone()), imports::Imports::new(db));
+        sagas.set_feed(Arc::new(feed::ImportFeed::new(imports.clone(), store.clone(), dir.clone())));
+        Self { inner: Arc::new(Inner { store, imports, sagas, dir, settings, readers: Semaphore::new(READERS) }) }
     }
 
     pub fn settings(&self) -> FileSettings {
@@ -133,9 +158,8 @@ impl Files {
         let size = upload::write(&self.inner.dir, &path, body, self.inner.settings.max_bytes).await?;
         let name = upload::display_name(name);
         let read = {
-            let _permit = self.inner.readers.acquire().await.map_err(|_| FileError::Interrupted)?;
             let (path, name) = (path.clone(), name.clone());
-            tokio::task::spawn_blocking(move || upload::read_new(&path, &name)).await.map_err(|_| FileError::Interrupted)?
+            self.read_blocking(move || upload::read_new(&path, &name)).await
         };
         let read = match read {
             Ok(read) => read,
@@ -191,8 +215,7 @@ impl Files {
         let (file, layout) = self.inner.store.get(user, id).await?;
         let path = self.path_of(&file.id);
         let sheet = sheet.map(str::to_owned);
-        let _permit = self.inner.readers.acquire().await.map_err(|_| FileError::Interrupted)?;
-        tokio::task::spawn_blocking(move || {
+        self.read_blocking(move || {
             // Another sheet than the first has columns of its own, which only a scan finds.
             let columns = match (&sheet, &layout) {
                 (Some(_), Layout::Sheets { .. }) => read::scan(&path, &layout, sheet.as_deref())?.columns,
@@ -207,7 +230,6 @@ impl Files {
             Ok(Preview { columns, rows })
         })
         .await
-        .map_err(|_| FileError::Interrupted)?
     }
 
     /// Deletes one of the user's files, bytes and all.
@@ -215,6 +237,10 @@ impl Files {
     /// # Errors
     /// `NotFound` when it is not theirs or not there.
     pub async fn delete(&self, user: &UserId, id: &str) -> Result<(), FileError> {
+        if self.inner.imports.file_busy(id).await? {
+            self.inner.store.get(user, id).await?;
+            return Err(FileError::Refused("This file is being imported; stop the import before deleting it.".into()));
+        }
         if !self.inner.store.delete(user, id).await? {
             return Err(FileError::NotFound);
         }
@@ -232,6 +258,12 @@ impl Files {
             upload::discard(&self.path_of(id)).await;
         }
         Ok(expired.len() as u64)
+    }
+
+    /// Runs a read of files on a blocking thread, a few at a time.
+    async fn read_blocking<T: Send + 'static>(&self, read: impl FnOnce() -> Result<T, FileError> + Send + 'static) -> Result<T, FileError> {
+        let _permit = self.inner.readers.acquire().await.map_err(|_| FileError::Interrupted)?;
+        tokio::task::spawn_blocking(read).await.map_err(|_| FileError::Interrupted)?
     }
 
     /// Where a file's bytes are; IDs are UUIDs made here, never a name from outside.

@@ -29,6 +29,12 @@
 //! or a background job (`jobs::SagaJob`) queued beside it, which takes over when the lease
 //! lapses because its holder died. The lease is renewed while the driver works and checked
 //! before every chunk, so two instances never apply the same step at once.
+//!
+//! **Fed sagas.** An import has too many rows to write its steps ahead, so its saga starts
+//! with none and asks a [`StepFeed`] for more whenever it runs out, a batch at a time. The
+//! saga's `fed` counts the source's items made into steps, written with those steps, so a
+//! restart resumes after them. A fed step Airtable refuses is set aside and the feed says
+//! what to send instead, so one bad row doesn't undo the rest.
 
 mod apply;
 mod compensate;
@@ -91,8 +97,46 @@ impl Shown for SagaError {
     }
 }
 
+/// Makes a fed saga's steps as it goes. Each step it makes must be one chunk (ten records at
+/// most), so that a refused step applied nothing.
+#[async_trait]
+pub trait StepFeed: Send + Sync {
+    /// The steps after the first `fed` items of saga `saga_id`'s source; `None` once the
+    /// source is used up or its owner asked to stop.
+    ///
+    /// # Errors
+    /// `Invalid` with the reason when the saga can't go on (it then compensates).
+    async fn next(&self, saga_id: &str, fed: u64) -> Result<Option<Fed>, SagaError>;
+
+    /// A step Airtable refused for what it holds (`reason`): what to send instead (the same
+    /// records one at a time), or nothing once the refused record is set aside.
+    async fn refused(&self, saga_id: &str, arguments: &Value, reason: &str) -> Result<Vec<Call>, SagaError>;
+}
+
+/// A feed's next steps, and how many items of its source have been made into steps with them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fed {
+    pub calls: Vec<Call>,
+    pub fed: u64,
+}
+
+/// How far a fed saga has got.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FedProgress {
+    pub status: SagaStatus,
+    pub error: Option<String>,
+    /// Items of the source made into steps.
+    pub fed: u64,
+    /// The arguments of the steps still waiting or running.
+    pub unfinished: Vec<Value>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
 struct Inner {
     store: Store,
+    /// Where fed sagas get their steps, once set.
+    feed: std::sync::OnceLock<Arc<dyn StepFeed>>,
     connections: Connections,
     jobs: Jobs,
     analytics: Analytics,
@@ -109,7 +153,7 @@ pub struct Sagas {
 impl Sagas {
     pub fn new(db: crate::db::Db, connections: Connections, jobs: Jobs, analytics: Analytics) -> Self {
         let instance = ulid::Ulid::generate().to_string();
-        Self { inner: Arc::new(Inner { store: Store::new(db), connections, jobs, analytics, instance }) }
+        Self { inner: Arc::new(Inner { store: Store::new(db), feed: std::sync::OnceLock::new(), connections, jobs, analytics, instance }) }
     }
 
     /// What the job workers run for each saga job.
@@ -149,9 +193,50 @@ impl Sagas {
                 crate::tools::RECORD_WRITES.join(", ")
             )));
         }
-        let id = self.inner.store.create(&saga).await?;
+        let id = self.inner.store.create(&saga, false).await?;
         self.inner.jobs.push_saga(SagaJob { saga_id: id.clone() }, Duration::ZERO).await?;
         Ok(id)
+    }
+
+    /// Sets where fed sagas get their steps; the first call wins.
+    pub fn set_feed(&self, feed: Arc<dyn StepFeed>) {
+        if self.inner.feed.set(feed).is_err() {
+            tracing::warn!("the sagas' step feed was set twice; the first is kept");
+        }
+    }
+
+    /// Writes a fed saga (its `calls` are ignored: the feed makes them), to be started with
+    /// [`Sagas::run_in_background`] once what its feed reads is in place.
+    ///
+    /// # Errors
+    /// When the log can't be written.
+    pub async fn create_fed(&self, saga: NewSaga<'_>) -> Result<String, SagaError> {
+        self.inner.store.create(&NewSaga { calls: &[], ..saga }, true).await
+    }
+
+    /// Queues a job to drive the saga.
+    ///
+    /// # Errors
+    /// When the queue can't be reached (the saga is then recovered at the next start).
+    pub async fn run_in_background(&self, id: &str) -> Result<(), SagaError> {
+        self.inner.jobs.push_saga(SagaJob { saga_id: id.to_owned() }, Duration::ZERO).await?;
+        Ok(())
+    }
+
+    /// How far one of the user's fed sagas has got.
+    ///
+    /// # Errors
+    /// `NotFound` when it is not theirs.
+    pub async fn fed_progress(&self, user: &UserId, id: &str) -> Result<FedProgress, SagaError> {
+        let row = self.inner.store.owned(user, id).await?;
+        Ok(FedProgress {
+            status: row.status(),
+            error: row.error.clone(),
+            fed: row.fed.and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+            unfinished: self.inner.store.unfinished_arguments(id).await?,
+            created_ms: row.created_ms,
+            updated_ms: row.updated_ms,
+        })
     }
 
     /// The user's sagas, newest first.
@@ -301,7 +386,7 @@ impl Sagas {
             conversation_id: ctx.conversation_id.as_deref(),
             calls: &calls,
         };
-        let id = self.inner.store.create(&saga).await.map_err(internal)?;
+        let id = self.inner.store.create(&saga, false).await.map_err(internal)?;
         let row = self.drive_now(&id).await.map_err(internal)?;
         let steps = self.inner.store.steps(&id).await.map_err(internal)?;
         match row.status() {

@@ -99,8 +99,11 @@ impl Services {
             settings.sandbox_api_url,
         );
         let sagas = Sagas::new(db.clone(), connections.clone(), jobs.clone(), analytics.clone());
-        let files = Files::new(db.clone(), settings.files_dir, settings.files);
-        let tools = Catalog::new().with_analytics(analytics.clone()).with_recorder(std::sync::Arc::new(sagas.clone()));
+        let files = Files::new(db.clone(), settings.files_dir, settings.files, sagas.clone());
+        let tools = Catalog::new()
+            .with_analytics(analytics.clone())
+            .with_recorder(std::sync::Arc::new(sagas.clone()))
+            .with_files(std::sync::Arc::new(files.clone()));
         let chat = Chat::new(
             db.clone(),
             Llm::with_allowed_hosts(settings.llm_http, settings.llm_allowed_hosts),

@@ -138,7 +138,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The routes `router` mounts one by one, besides pages and server functions.
-fn api_routes() -> [(Method, &'static str, MethodRouter<AppState>); 13] {
+fn api_routes() -> [(Method, &'static str, MethodRouter<AppState>); 14] {
     [
         (Method::GET, "/api/health", get(health)),
         (Method::GET, "/api/tools", get(tools::list)),
@@ -153,6 +153,7 @@ fn api_routes() -> [(Method, &'static str, MethodRouter<AppState>); 13] {
         (Method::POST, "/api/sagas/{id}/undo", post(sagas::undo)),
         (Method::POST, "/api/sagas/{id}/cancel", post(sagas::cancel)),
         (Method::POST, "/api/files/upload", files::upload_route()),
+        (Method::GET, "/api/files/imports/{id}/rejected.csv", get(files::rejected_rows)),
     ]
 }
 

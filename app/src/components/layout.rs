@@ -46,6 +46,7 @@ fn SignedInLinks() -> impl IntoView {
                 Some(view! {
                     <NavLink href="/bases" label="Bases" />
                     <NavLink href="/chat" label="Chat" />
+                    <NavLink href="/files" label="Files" />
                     <NavLink href="/changes" label="Changes" />
                     <NavLink href="/analytics" label="Analytics" />
                     {user.is_admin.then(|| view! { <NavLink href="/status" label="Status" /> })}

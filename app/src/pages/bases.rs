@@ -17,6 +17,7 @@ use crate::components::loading::Loading;
 use crate::components::signed_in::SignedIn;
 use crate::error::AppError;
 
+pub use schema::type_label;
 pub use table::TablePage;
 
 /// Records per page in the grid.

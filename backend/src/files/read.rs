@@ -30,7 +30,7 @@ pub enum Layout {
 
 impl Layout {
     /// Whether numbers in the file's text put a comma before the decimals.
-    fn decimal_comma(&self) -> bool {
+    pub(super) fn decimal_comma(&self) -> bool {
         matches!(self, Self::Csv(csv) if csv.decimal_comma)
     }
 }

@@ -151,3 +151,120 @@ pub struct Preview {
     pub columns: Vec<Column>,
     pub rows: Vec<Vec<String>>,
 }
+
+/// Where one of a file's columns goes in an import.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnMapping {
+    /// The column's name, as the file's preview lists it.
+    pub column: String,
+    /// The field it fills, by name; `None` skips the column. A name the table does not have
+    /// makes a new field.
+    pub field: Option<String>,
+    /// The type to read the values as: a new field is made with it; for an existing field the
+    /// field's own type rules, and only the date order is taken from here. `None`: the type
+    /// inferred from the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column_type: Option<ColumnType>,
+}
+
+/// What to import where.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportRequest {
+    pub file_id: String,
+    /// A workbook's sheet; its first when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    pub base_id: String,
+    /// An existing table's name or ID, or the name of a table to make from the mapping.
+    pub table: String,
+    /// Column by column. `None`: every column to the field of its name, made with its
+    /// inferred type where the table lacks it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<Vec<ColumnMapping>>,
+    /// A field whose value identifies a record: rows matching a record update it instead of
+    /// adding another, so importing a file twice doesn't duplicate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_field: Option<String>,
+}
+
+/// Where an import stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    Running,
+    /// Asked to stop and keep what it imported; the batch under way finishes first.
+    Stopping,
+    /// Every row was imported or set aside.
+    Done,
+    /// Stopped early; what was imported is kept (and can still be undone as a change).
+    Stopped,
+    /// Cancelled or failed: what it imported is being removed.
+    Undoing,
+    /// What it imported was removed again.
+    Undone,
+    /// Removing what it imported failed; its change page says what is left.
+    NeedsAttention,
+}
+
+impl ImportStatus {
+    pub fn is_finished(self) -> bool {
+        !matches!(self, Self::Running | Self::Stopping | Self::Undoing)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Running => "Importing",
+            Self::Stopping => "Stopping",
+            Self::Done => "Imported",
+            Self::Stopped => "Stopped",
+            Self::Undoing => "Undoing",
+            Self::Undone => "Undone",
+            Self::NeedsAttention => "Needs attention",
+        }
+    }
+}
+
+/// An import's progress, as its page and the chat show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportProgress {
+    pub id: String,
+    /// The change (saga) the import is, for its log and its Undo.
+    pub change_id: String,
+    pub file_id: String,
+    pub file_name: String,
+    pub base_id: String,
+    pub table_id: String,
+    pub table_name: String,
+    /// The field rows are matched on, when the import updates what it finds.
+    pub key_field: Option<String>,
+    pub status: ImportStatus,
+    /// The file's rows.
+    pub total: u64,
+    /// Rows dealt with: written, or set aside with a reason.
+    pub done: u64,
+    /// Rows set aside: values that don't fit their fields, or rows Airtable refused.
+    pub rejected: u64,
+    /// Rows dealt with per second since the start, once there is a figure.
+    pub rows_per_second: Option<f64>,
+    /// At that pace, until the last row.
+    pub seconds_left: Option<u64>,
+    /// Why it failed or was cancelled.
+    pub error: Option<String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+impl ImportProgress {
+    /// Rows written to Airtable.
+    pub fn written(&self) -> u64 {
+        self.done.saturating_sub(self.rejected)
+    }
+
+    /// Done out of total, as a whole percentage.
+    pub fn percent(&self) -> u8 {
+        if self.total == 0 {
+            return 100;
+        }
+        u8::try_from((self.done.min(self.total) * 100) / self.total).unwrap_or(100)
+    }
+}

@@ -106,6 +106,9 @@ pub enum StepState {
     Failed,
     Compensating,
     Compensated,
+    /// Never applied, on purpose: an import's rows Airtable refused are set aside (or sent
+    /// again one at a time), and the import goes on.
+    Skipped,
 }
 
 impl StepState {
@@ -117,11 +120,12 @@ impl StepState {
             Self::Failed => "failed",
             Self::Compensating => "compensating",
             Self::Compensated => "compensated",
+            Self::Skipped => "skipped",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Pending, Self::Applying, Self::Applied, Self::Failed, Self::Compensating, Self::Compensated]
+        [Self::Pending, Self::Applying, Self::Applied, Self::Failed, Self::Compensating, Self::Compensated, Self::Skipped]
             .into_iter()
             .find(|s| s.as_str() == text)
     }

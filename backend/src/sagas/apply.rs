@@ -9,7 +9,7 @@ use super::drive::Driver;
 use super::lookup;
 use super::store::StepRow;
 use super::SagaError;
-use crate::airtable::AirtableError;
+use crate::airtable::{AirtableError, ListQuery, formula};
 use crate::clock::now_ms;
 use crate::model::airtable::{Fields, Record, RecordId};
 use crate::model::analytics::ToolSource;
@@ -22,8 +22,12 @@ const DOUBTFUL_TRIES: u32 = 3;
 /// How a step ended.
 pub(super) enum StepOutcome {
     Applied,
-    /// Refused (by its checks or by Airtable); the text says why.
+    /// Could not be applied (its checks failed, or Airtable or the network did); the text
+    /// says why.
     Failed(String),
+    /// Airtable refused what the step holds (a value its field won't take, say), and applied
+    /// none of its current chunk.
+    Refused(String),
 }
 
 impl Driver<'_> {
@@ -79,6 +83,7 @@ impl Driver<'_> {
                     store.chunk_done(id, step.position, chunk, &touched).await?;
                 }
                 Err(AirtableError::MaybeApplied { .. }) => in_doubt = Some(started_ms),
+                Err(e) if e.status() == Some(422) => return Ok(StepOutcome::Refused(e.to_string())),
                 Err(e) => return Ok(StepOutcome::Failed(e.to_string())),
             }
         }
@@ -93,10 +98,12 @@ impl Driver<'_> {
             WriteKind::Update { updates, .. } => updates.iter().map(|u| u.id.as_str().to_owned()).collect(),
             WriteKind::Delete { ids } => ids.iter().map(|id| id.as_str().to_owned()).collect(),
             WriteKind::Upsert { records, merge_on, .. } => {
-                // The records the upsert will match: the whole table is read, since matching
-                // values by formula would depend on each field's type.
-                let all = self.client.list_all(&write.base, table_id, &crate::airtable::ListQuery::default()).await?;
-                let matched = all.into_iter().filter(|r| {
+                // The records the upsert will match: those a formula on the sent text and
+                // numbers finds, or the whole table for other values; either way compared
+                // again here as Airtable would.
+                let query = ListQuery { filter_by_formula: matching(records, merge_on), ..ListQuery::default() };
+                let candidates = self.client.list_all(&write.base, table_id, &query).await?;
+                let matched = candidates.into_iter().filter(|r| {
                     records.iter().any(|fields| merge_on.iter().all(|f| lookup::loosely_equal(fields.get(f).unwrap_or(&Value::Null), r.fields.get(f).unwrap_or(&Value::Null))))
                 });
                 return Ok(Some(matched.map(|r| (r.id.as_str().to_owned(), r.fields)).collect()));
@@ -128,6 +135,24 @@ impl Driver<'_> {
             WriteKind::Update { .. } | WriteKind::Upsert { .. } => Ok(None),
         }
     }
+}
+
+/// A formula that finds the records whose `merge_on` values equal one of `records`', when
+/// every such value is text or a number; `None` otherwise.
+fn matching(records: &[Fields], merge_on: &[String]) -> Option<String> {
+    let mut any = Vec::with_capacity(records.len());
+    for fields in records {
+        let mut all = Vec::with_capacity(merge_on.len());
+        for name in merge_on {
+            all.push(match fields.get(name)? {
+                Value::String(text) => formula::eq(name, text),
+                Value::Number(n) => formula::compare_number(name, formula::Comparison::Eq, n.as_f64()?),
+                _ => return None,
+            });
+        }
+        any.push(formula::and(&all));
+    }
+    Some(formula::or(&any))
 }
 
 /// The log's entries for what one chunk did.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::apply::StepOutcome;
 use super::compensate;
 use super::store::{SagaRow, StepRow};
-use super::{LEASE, SagaError, Sagas};
+use super::{LEASE, SagaError, Sagas, StepFeed};
 use crate::airtable::Client;
 use crate::analytics::{Event, EventKind};
 use crate::clock::now_ms;
@@ -117,13 +117,15 @@ impl Driver<'_> {
         loop {
             self.lease.check()?;
             let saga = store.saga(id).await?.ok_or(SagaError::NotFound)?;
-            let steps = store.steps(id).await?;
             match saga.status() {
                 SagaStatus::Running if saga.compensate_requested != 0 => {
                     store.set_status(id, SagaStatus::Compensating, Some("Cancelled; what it had applied was undone.")).await?;
                 }
-                SagaStatus::Running => match steps.iter().find(|s| s.state != StepState::Applied) {
+                SagaStatus::Running => match store.next_to_apply(id).await? {
                     None => {
+                        if self.fed_more(&saga).await? {
+                            continue;
+                        }
                         store.set_status(id, SagaStatus::Done, None).await?;
                         self.record("done", None);
                         return Ok(());
@@ -131,45 +133,65 @@ impl Driver<'_> {
                     Some(step) if step.state == StepState::Failed => {
                         store.set_status(id, SagaStatus::Compensating, step.error.as_deref()).await?;
                     }
-                    Some(step) => match self.apply(step).await? {
+                    Some(step) => match self.apply(&step).await? {
                         StepOutcome::Applied => store.set_step(id, step.position, StepState::Applied, None).await?,
-                        StepOutcome::Failed(error) => {
+                        StepOutcome::Refused(reason) if saga.fed.is_some() => {
+                            let instead = self.feed()?.refused(id, &step.arguments, &reason).await?;
+                            store.set_aside(id, step.position, &reason, &instead).await?;
+                        }
+                        StepOutcome::Failed(error) | StepOutcome::Refused(error) => {
                             let error = format!("Step {} ({}) failed: {error}", step.position + 1, step.tool);
                             store.set_step(id, step.position, StepState::Failed, Some(&error)).await?;
                             store.set_status(id, SagaStatus::Compensating, Some(&error)).await?;
                         }
                     },
                 },
-                SagaStatus::Compensating => {
-                    let next = steps
-                        .iter()
-                        .rev()
-                        .find(|s| matches!(s.state, StepState::Applied | StepState::Applying | StepState::Failed | StepState::Compensating));
-                    match next {
-                        None => {
-                            store.set_status(id, SagaStatus::Compensated, saga.error.as_deref()).await?;
-                            self.record("compensated", saga.error.as_deref());
+                SagaStatus::Compensating => match store.next_to_compensate(id).await? {
+                    None => {
+                        store.set_status(id, SagaStatus::Compensated, saga.error.as_deref()).await?;
+                        self.record("compensated", saga.error.as_deref());
+                        return Ok(());
+                    }
+                    Some(step) => {
+                        if let Err(e) = self.compensate_with_retries(&step).await {
+                            let account = format!(
+                                "Undoing step {} ({}) failed {COMPENSATION_TRIES} times: {e} The steps' records below show what is left; retry once the cause is fixed, or mark the change resolved after fixing it by hand.",
+                                step.position + 1,
+                                step.tool
+                            );
+                            store.set_step(id, step.position, StepState::Compensating, Some(&e.to_string())).await?;
+                            store.set_status(id, SagaStatus::NeedsAttention, Some(&account)).await?;
+                            self.record("needs_attention", Some(&account));
                             return Ok(());
                         }
-                        Some(step) => {
-                            if let Err(e) = self.compensate_with_retries(step).await {
-                                let account = format!(
-                                    "Undoing step {} ({}) failed {COMPENSATION_TRIES} times: {e} The steps' records below show what is left; retry once the cause is fixed, or mark the change resolved after fixing it by hand.",
-                                    step.position + 1,
-                                    step.tool
-                                );
-                                store.set_step(id, step.position, StepState::Compensating, Some(&e.to_string())).await?;
-                                store.set_status(id, SagaStatus::NeedsAttention, Some(&account)).await?;
-                                self.record("needs_attention", Some(&account));
-                                return Ok(());
-                            }
-                            store.set_step(id, step.position, StepState::Compensated, step.error.as_deref()).await?;
-                        }
+                        store.set_step(id, step.position, StepState::Compensated, step.error.as_deref()).await?;
                     }
-                }
+                },
                 SagaStatus::Done | SagaStatus::Compensated | SagaStatus::NeedsAttention => return Ok(()),
             }
         }
+    }
+
+    /// Asks a fed saga's feed for its next steps; false when it has none left (or the saga
+    /// is not fed). A feed that can't go on fails the saga, which then compensates.
+    async fn fed_more(&self, saga: &SagaRow) -> Result<bool, SagaError> {
+        let Some(fed) = saga.fed else { return Ok(false) };
+        match self.feed()?.next(&saga.id, u64::try_from(fed).unwrap_or(0)).await {
+            Ok(Some(more)) => {
+                self.sagas.inner.store.append_steps(&saga.id, &more.calls, more.fed).await?;
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(SagaError::Invalid(why)) => {
+                self.sagas.inner.store.set_status(&saga.id, SagaStatus::Compensating, Some(&why)).await?;
+                Ok(true)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn feed(&self) -> Result<&dyn StepFeed, SagaError> {
+        self.sagas.inner.feed.get().map(|f| &**f).ok_or_else(|| SagaError::Invalid("This change's steps come from a source this server does not have.".into()))
     }
 
     async fn compensate_with_retries(&self, step: &StepRow) -> Result<(), SagaError> {
@@ -179,9 +201,8 @@ impl Driver<'_> {
         loop {
             tries += 1;
             // The log is read again each time: an earlier try may have got part of the way.
-            let fresh = self.sagas.inner.store.steps(&self.saga.id).await?;
-            let step = fresh.iter().find(|s| s.position == step.position).ok_or(SagaError::NotFound)?;
-            match compensate::compensate(self, step).await {
+            let step = self.sagas.inner.store.step(&self.saga.id, step.position).await?.ok_or(SagaError::NotFound)?;
+            match compensate::compensate(self, &step).await {
                 Ok(()) => return Ok(()),
                 Err(CompensationError::Saga(e)) => return Err(e),
                 Err(CompensationError::Airtable(e)) if tries >= COMPENSATION_TRIES => return Err(SagaError::NotNow(e.to_string())),

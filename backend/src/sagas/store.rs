@@ -44,6 +44,8 @@ pub(crate) struct SagaRow {
     pub error: Option<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// For a saga whose steps are made as it goes: how many items of its source are steps.
+    pub fed: Option<i64>,
 }
 
 impl SagaRow {
@@ -142,7 +144,8 @@ fn json(value: &impl Serialize) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
-const SAGA_COLUMNS: &str = "id, user_id, source, title, base_id, conversation_id, status, compensate_requested, error, created_ms, updated_ms";
+const SAGA_COLUMNS: &str =
+    "id, user_id, source, title, base_id, conversation_id, status, compensate_requested, error, created_ms, updated_ms, fed";
 const STEP_COLUMNS: &str =
     "position, tool, arguments, state, table_id, chunks_done, chunk_started_ms, records, before, compensation, error, updated_ms";
 
@@ -156,14 +159,15 @@ impl Store {
         Self { db }
     }
 
-    /// Writes a saga and its steps' intents in one transaction; returns its ID.
-    pub async fn create(&self, saga: &NewSaga<'_>) -> Result<String, SagaError> {
+    /// Writes a saga and its steps' intents in one transaction; returns its ID. A `fed` saga
+    /// gets its steps later, from its feed.
+    pub async fn create(&self, saga: &NewSaga<'_>, fed: bool) -> Result<String, SagaError> {
         let id = uuid::Uuid::new_v4().to_string();
         let now = now_ms();
         let mut tx = self.db.pool().begin().await?;
         sqlx::query(
-            "INSERT INTO sagas (id, user_id, source, title, base_id, conversation_id, status, created_ms, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $7)",
+            "INSERT INTO sagas (id, user_id, source, title, base_id, conversation_id, status, created_ms, updated_ms, fed) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $7, $8)",
         )
         .bind(&id)
         .bind(saga.user.as_str())
@@ -172,22 +176,84 @@ impl Store {
         .bind(saga.base_id)
         .bind(saga.conversation_id)
         .bind(now)
+        .bind(fed.then_some(0i64))
         .execute(&mut *tx)
         .await?;
-        for (position, call) in saga.calls.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO saga_steps (saga_id, position, tool, arguments, state, updated_ms) VALUES ($1, $2, $3, $4, 'pending', $5)",
-            )
-            .bind(&id)
-            .bind(i64::try_from(position).unwrap_or(i64::MAX))
-            .bind(&call.tool)
-            .bind(json(&call.arguments))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_steps(&mut tx, &id, 0, saga.calls, now).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Adds a fed saga's next steps after its last, and counts its source's items made into
+    /// steps so far as `fed`, in one transaction: a crash leaves both or neither.
+    pub async fn append_steps(&self, id: &str, calls: &[Call], fed: u64) -> Result<(), SagaError> {
+        let mut tx = self.db.pool().begin().await?;
+        let next = next_position(&mut tx, id).await?;
+        insert_steps(&mut tx, id, next, calls, now_ms()).await?;
+        sqlx::query("UPDATE sagas SET fed = $1, updated_ms = $2 WHERE id = $3")
+            .bind(i64::try_from(fed).unwrap_or(i64::MAX))
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a refused step aside with `reason`, and adds the steps to send instead, in one
+    /// transaction.
+    pub async fn set_aside(&self, id: &str, position: i64, reason: &str, instead: &[Call]) -> Result<(), SagaError> {
+        let mut tx = self.db.pool().begin().await?;
+        sqlx::query("UPDATE saga_steps SET state = 'skipped', error = $1, chunk_started_ms = NULL, updated_ms = $2 WHERE saga_id = $3 AND position = $4")
+            .bind(reason)
+            .bind(now_ms())
+            .bind(id)
+            .bind(position)
+            .execute(&mut *tx)
+            .await?;
+        let next = next_position(&mut tx, id).await?;
+        insert_steps(&mut tx, id, next, instead, now_ms()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The first step not yet applied or set aside, which the driver runs next.
+    pub async fn next_to_apply(&self, id: &str) -> Result<Option<StepRow>, SagaError> {
+        self.one_step(id, "state NOT IN ('applied', 'skipped') ORDER BY position").await
+    }
+
+    /// The last step with something to undo, which compensation takes next.
+    pub async fn next_to_compensate(&self, id: &str) -> Result<Option<StepRow>, SagaError> {
+        self.one_step(id, "state IN ('applied', 'applying', 'failed', 'compensating') ORDER BY position DESC").await
+    }
+
+    pub async fn step(&self, id: &str, position: i64) -> Result<Option<StepRow>, SagaError> {
+        let raw: Option<StepRowRaw> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {STEP_COLUMNS} FROM saga_steps WHERE saga_id = $1 AND position = $2")))
+                .bind(id)
+                .bind(position)
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(raw.map(StepRow::from))
+    }
+
+    /// `which` is one of this module's fixed conditions, never input.
+    async fn one_step(&self, id: &str, which: &str) -> Result<Option<StepRow>, SagaError> {
+        let raw: Option<StepRowRaw> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {STEP_COLUMNS} FROM saga_steps WHERE saga_id = $1 AND {which} LIMIT 1")))
+                .bind(id)
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(raw.map(StepRow::from))
+    }
+
+    /// The arguments of the steps still waiting or running, for a fed saga's progress.
+    pub async fn unfinished_arguments(&self, id: &str) -> Result<Vec<Value>, SagaError> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT arguments FROM saga_steps WHERE saga_id = $1 AND state IN ('pending', 'applying')")
+            .bind(id)
+            .fetch_all(self.db.pool())
+            .await?;
+        Ok(rows.iter().filter_map(|a| serde_json::from_str(a).ok()).collect())
     }
 
     /// Takes the saga's lease for `owner` until `until_ms`, if it is free, lapsed or already
@@ -427,6 +493,25 @@ impl Store {
         .fetch_all(self.db.pool())
         .await?)
     }
+}
+
+async fn next_position(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str) -> Result<i64, SagaError> {
+    let last: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM saga_steps WHERE saga_id = $1").bind(id).fetch_one(&mut **tx).await?;
+    Ok(last.map_or(0, |p| p + 1))
+}
+
+async fn insert_steps(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str, first: i64, calls: &[Call], now: i64) -> Result<(), SagaError> {
+    for (offset, call) in calls.iter().enumerate() {
+        sqlx::query("INSERT INTO saga_steps (saga_id, position, tool, arguments, state, updated_ms) VALUES ($1, $2, $3, $4, 'pending', $5)")
+            .bind(id)
+            .bind(first + i64::try_from(offset).unwrap_or(i64::MAX))
+            .bind(&call.tool)
+            .bind(json(&call.arguments))
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// A saga's list entry.

@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use super::tool::{Tool, ToolContext, ToolError, parse_arguments};
 use super::changes::{Recorder, UndoChange, UndoChangeInput};
-use super::{analyze, changes, export, read, schema_change, sync, write};
+use super::files::{FileAccess, ImportFile, ListFiles};
+use super::{analyze, changes, export, files, read, schema_change, sync, write};
 use crate::analytics::{Analytics, Event};
 use crate::model::auth::Scope;
 use crate::model::tools::ToolInfo;
@@ -60,6 +61,8 @@ pub struct Catalog {
     analytics: Analytics,
     /// Where record writes and undos go, when changes are recorded.
     recorder: Option<Arc<dyn Recorder>>,
+    /// Where the file tools go, when there are files.
+    files: Option<Arc<dyn FileAccess>>,
 }
 
 impl Default for Catalog {
@@ -92,14 +95,22 @@ impl Catalog {
             entry(export::CreateMetadataTable),
             entry(sync::SyncTables),
             entry(changes::UndoChange),
+            entry(files::ListFiles),
+            entry(files::ImportFile),
         ];
         let by_name = tools.iter().enumerate().map(|(i, t)| (t.info().name.clone(), i)).collect();
-        Self { tools: Arc::new(tools), by_name: Arc::new(by_name), analytics: Analytics::default(), recorder: None }
+        Self { tools: Arc::new(tools), by_name: Arc::new(by_name), analytics: Analytics::default(), recorder: None, files: None }
     }
 
     /// The same catalog, recording every record write with `recorder` so it can be undone.
     pub fn with_recorder(mut self, recorder: Arc<dyn Recorder>) -> Self {
         self.recorder = Some(recorder);
+        self
+    }
+
+    /// The same catalog, with the caller's uploaded files behind the file tools.
+    pub fn with_files(mut self, files: Arc<dyn FileAccess>) -> Self {
+        self.files = Some(files);
         self
     }
 
@@ -147,7 +158,11 @@ impl Catalog {
                 let input: UndoChangeInput = parse_arguments(name, arguments)?;
                 recorder.undo(ctx, &input.change_id, input.overwrite).await
             }
-            _ => tool.call(ctx, arguments).await,
+            _ => match &self.files {
+                Some(files) if name == <ListFiles as Tool>::NAME => files.list(ctx).await,
+                Some(files) if name == <ImportFile as Tool>::NAME => files.import(ctx, parse_arguments(name, arguments)?).await,
+                _ => tool.call(ctx, arguments).await,
+            },
         }
     }
 }

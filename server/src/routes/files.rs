@@ -1,16 +1,18 @@
-//! Uploads over plain HTTP: `POST /api/files/upload`, multipart with the file in the field
-//! `file`. The body streams to disk under the upload limit instead of the 2 MiB limit on
-//! everything else, so this route is mounted apart from the others.
+//! Files over plain HTTP. `POST /api/files/upload`, multipart with the file in the field
+//! `file`: the body streams to disk under the upload limit instead of the 2 MiB limit on
+//! everything else, so this route is mounted apart from the others. And
+//! `GET /api/files/imports/{id}/rejected.csv`: the rows an import set aside, with the reasons.
 
 use axum::Json;
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::response::IntoResponse;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{MethodRouter, post};
 use backend::Services;
 use backend::model::files::FileSummary;
 
 use super::AppState;
-use super::edge::{ApiError, Writer};
+use super::edge::{ApiError, Caller, Writer};
 use app::error::AppError;
 
 /// Room for the multipart framing around the file itself.
@@ -40,4 +42,14 @@ async fn upload(State(services): State<Services>, Writer(principal): Writer, hea
         return Ok((StatusCode::CREATED, Json(file)));
     }
     Err(ApiError(AppError::Invalid("The form has no file: send it in a field named “file”.".into())))
+}
+
+/// `GET /api/files/imports/{id}/rejected.csv`: the file's columns and a `reason` column, one
+/// row for each row the import set aside, as an attachment.
+pub async fn rejected_rows(State(services): State<Services>, Caller(principal): Caller, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    let csv = services.files.rejected_csv(&principal.user.id, id.trim()).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"rejected-rows.csv\"")],
+        csv,
+    ))
 }

@@ -51,14 +51,14 @@ fn column<'a>(file: &'a FileSummary, name: &str) -> &'a backend::model::files::C
     file.columns.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no column {name} in {:?}", file.columns))
 }
 
-fn utf16le_with_bom(text: &str) -> Vec<u8> {
+pub(crate) fn utf16le_with_bom(text: &str) -> Vec<u8> {
     let mut bytes = vec![0xFF, 0xFE];
     bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
     bytes
 }
 
 /// Windows-1252 for the Latin-1 range these tests use: one byte per character.
-fn windows_1252(text: &str) -> Vec<u8> {
+pub(crate) fn windows_1252(text: &str) -> Vec<u8> {
     text.chars().map(|c| u8::try_from(u32::from(c)).expect("a Latin-1 character")).collect()
 }
 
@@ -89,7 +89,7 @@ async fn csv_in_each_encoding_is_read_with_its_columns_types_and_values(app: Tes
 
 /// An XLSX written here; with `epoch_1904`, its dates are stored as serials from 1904, as
 /// workbooks from old Macs store them.
-fn workbook(epoch_1904: bool) -> Vec<u8> {
+pub(crate) fn workbook(epoch_1904: bool) -> Vec<u8> {
     let mut book = Workbook::new();
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let people = book.add_worksheet();

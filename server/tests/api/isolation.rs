@@ -77,6 +77,8 @@ struct Ada {
     saga: String,
     /// A file Ada uploaded.
     file: String,
+    /// Ada's import of that file.
+    import: String,
     key: String,
     key_id: String,
     handle: String,
@@ -336,9 +338,13 @@ async fn set_up_ada(app: &TestApp) -> Ada {
     let uploaded: Value = app.client.post(app.url("/api/files/upload")).bearer_auth(&token).multipart(upload).send().await.unwrap().json().await.unwrap();
     let file = uploaded["id"].as_str().expect("Ada's upload is kept").to_owned();
     secrets.push(file.clone());
+    let imported = app.post_as(&token, "/api/files/import", json!({ "request": { "file_id": file, "base_id": base, "table": "Ada's import" } })).await;
+    let import = imported["id"].as_str().expect("Ada's import starts").to_owned();
+    secrets.push(import.clone());
     Ada {
         saga,
         file,
+        import,
         token,
         cookie,
         base,
@@ -462,6 +468,7 @@ async fn ada_state(app: &TestApp, ada: &Ada) -> Value {
         "bases": app.post_as(token, "/api/bases/list", json!({})).await,
         "files": app.post_as(token, "/api/files/list", json!({})).await,
         "preview": app.post_as(token, "/api/files/preview", json!({ "id": ada.file })).await,
+        "import": app.post_as(token, "/api/files/import-status", json!({ "id": ada.import })).await["table_name"],
         "schema": app.post_as(token, "/api/bases/schema", json!({ "base_id": ada.base })).await,
         "records": all,
         "mcp_session_alive": mcp_alive,
@@ -795,6 +802,13 @@ fn cases(ada: &Ada, bob: &Bob) -> BTreeMap<String, Case> {
         ("/api/files/get".into(), Case::Calls(vec![server_fn(bob, "/api/files/get", Body::Json(json!({ "id": ada.file })), Refused)])),
         ("/api/files/preview".into(), Case::Calls(vec![server_fn(bob, "/api/files/preview", Body::Json(json!({ "id": ada.file })), Refused)])),
         ("/api/files/delete".into(), Case::Calls(vec![server_fn(bob, "/api/files/delete", Body::Json(json!({ "id": ada.file })), Refused)])),
+        (
+            "/api/files/import".into(),
+            json_call(bob, "/api/files/import", json!({ "request": { "file_id": ada.file, "base_id": bob.base, "table": "Stolen" } }), Refused),
+        ),
+        ("/api/files/import-status".into(), json_call(bob, "/api/files/import-status", json!({ "id": ada.import }), Refused)),
+        ("/api/files/imports".into(), json_call(bob, "/api/files/imports", json!({ "file_id": ada.file }), OwnOnly)),
+        ("/api/files/cancel".into(), json_call(bob, "/api/files/cancel", json!({ "id": ada.import, "keep": false }), Refused)),
         ("/api/sagas/list".into(), Case::Calls(vec![server_fn(bob, "/api/sagas/list", Body::Json(json!({})), OwnOnly)])),
         ("/api/sagas/get".into(), Case::Calls(vec![server_fn(bob, "/api/sagas/get", Body::Json(json!({ "id": ada.saga })), Refused)])),
         (
@@ -1040,6 +1054,10 @@ fn cases(ada: &Ada, bob: &Bob) -> BTreeMap<String, Case> {
         ("GET /api/sagas/{id}".into(), Case::Calls(vec![saga_call(Method::GET, format!("/api/sagas/{}", ada.saga), Refused)])),
         ("POST /api/sagas/{id}/undo".into(), Case::Calls(vec![saga_call(Method::POST, format!("/api/sagas/{}/undo", ada.saga), Refused)])),
         ("POST /api/sagas/{id}/cancel".into(), Case::Calls(vec![saga_call(Method::POST, format!("/api/sagas/{}/cancel", ada.saga), Refused)])),
+        (
+            "GET /api/files/imports/{id}/rejected.csv".into(),
+            Case::Calls(vec![saga_call(Method::GET, format!("/api/files/imports/{}/rejected.csv", ada.import), Refused)]),
+        ),
         (
             "POST /api/files/upload".into(),
             Case::NoObject("an upload makes a new file of the caller's own and names none"),

@@ -15,6 +15,7 @@ mod connections;
 mod crash;
 mod edge;
 mod files;
+mod imports;
 mod health;
 mod isolation;
 mod llm_gemini;

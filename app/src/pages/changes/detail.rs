@@ -109,6 +109,7 @@ fn Step(step: StepView) -> impl IntoView {
         StepState::Failed => ("badge badge-failed", "Failed"),
         StepState::Compensating => ("badge badge-running", "Undoing"),
         StepState::Compensated => ("badge badge-undone", "Undone"),
+        StepState::Skipped => ("badge", "Set aside"),
     };
     let table = step.arguments.get("table").and_then(|t| t.as_str()).unwrap_or_default().to_owned();
     let records = (!step.records.is_empty()).then(|| {
