@@ -161,7 +161,15 @@ impl Sagas {
         let sagas = self.clone();
         Arc::new(move |job: SagaJob| {
             let sagas = sagas.clone();
-            Box::pin(async move { sagas.run_job(&job.saga_id).await.map_err(|e| e.to_string()) })
+            Box::pin(async move {
+                tracing::debug!(saga.id = %job.saga_id, "a job drives a saga");
+                let result = sagas.run_job(&job.saga_id).await;
+                if let Err(e) = &result {
+                    // The job is tried again; its saga's log says how far it got.
+                    tracing::warn!(saga.id = %job.saga_id, error = %e, "a saga job failed");
+                }
+                result.map_err(|e| e.to_string())
+            })
         })
     }
 

@@ -30,8 +30,10 @@ pub fn detect(path: &Path, name: &str) -> Result<(FileKind, Layout), FileError> 
     let kind = match (claimed, found) {
         (None, found) => found,
         (Some(claim), found) if agrees(claim, found) => {
-            // A text file named .txt or .md is a document even when its lines have commas.
-            if claim == FileKind::Text { FileKind::Text } else { found }
+            // Plain text and CSV differ only in how they are meant: a .txt or .md file is a
+            // document even when its lines have commas, and a .csv file of one column (no
+            // delimiter to find) is still a table.
+            if matches!(claim, FileKind::Text | FileKind::Csv) { claim } else { found }
         }
         (Some(claim), found) => {
             return Err(FileError::Refused(format!(
@@ -157,6 +159,7 @@ mod tests {
         assert_eq!(detect_bytes("rows", b"{\"a\": 1}\n{\"a\": 2}\n").unwrap().0, FileKind::Ndjson);
         assert_eq!(detect_bytes("notes", b"Call Ada about the launch.\nBook the room.\n").unwrap().0, FileKind::Text);
         assert_eq!(detect_bytes("notes.md", b"a,b\nc,d\n").unwrap().0, FileKind::Text);
+        assert_eq!(detect_bytes("names.csv", b"Name\nAda\nBob\n").unwrap().0, FileKind::Csv, "one column is still a table");
     }
 
     #[test]

@@ -161,8 +161,9 @@ impl ColumnTally {
             }
         }
         let short = self.longest <= MAX_CHOICE_LEN && !self.multiline;
+        // JSON arrays are lists whether or not their items repeat; delimited text only when they do.
         if let (true, true, Some(items)) = (short, self.lists > 0, &self.items)
-            && repeats(items)
+            && (all(self.lists) || repeats(items))
         {
             return ColumnType { choices: items.keys().cloned().collect(), ..ColumnType::of(FieldType::MultipleSelects) };
         }

@@ -188,14 +188,16 @@ impl Store {
     /// steps so far as `fed`, in one transaction: a crash leaves both or neither.
     pub async fn append_steps(&self, id: &str, calls: &[Call], fed: u64) -> Result<(), SagaError> {
         let mut tx = self.db.pool().begin().await?;
-        let next = next_position(&mut tx, id).await?;
-        insert_steps(&mut tx, id, next, calls, now_ms()).await?;
+        // The write comes first: in SQLite a transaction that reads before it writes fails
+        // at once (not after the busy timeout) when another connection wrote in between.
         sqlx::query("UPDATE sagas SET fed = $1, updated_ms = $2 WHERE id = $3")
             .bind(i64::try_from(fed).unwrap_or(i64::MAX))
             .bind(now_ms())
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        let next = next_position(&mut tx, id).await?;
+        insert_steps(&mut tx, id, next, calls, now_ms()).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -28,13 +28,21 @@ impl Server {
             .args(["serve", "--bind", "127.0.0.1:0"])
             .env("DATABASE_URL", &db.url)
             .env("PYAIRTABLE_LOG_FORMAT", "json")
+            .env("PYAIRTABLE_LOG", std::env::var("CRASH_LOG").unwrap_or_else(|_| "info".into()))
             .env("PYAIRTABLE_SANDBOX_REQUESTS_PER_SECOND", "0")
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let (address, lines) = listening(&mut child);
-        // Read on, so that a full pipe never stalls the server.
-        std::thread::spawn(move || lines.for_each(drop));
+        // Read on, so that a full pipe never stalls the server; warnings and errors are
+        // passed on, so a failed trial shows what the server saw.
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if std::env::var_os("CRASH_LOG").is_some() || line.contains("\"level\":\"WARN\"") || line.contains("\"level\":\"ERROR\"") {
+                    eprintln!("server: {line}");
+                }
+            }
+        });
         Self { child, address }
     }
 

@@ -177,7 +177,7 @@ async fn a_mapping_skips_makes_fields_and_a_key_column_updates_instead_of_duplic
         to("Email", Some("Email")),
         to("Name", Some("Full name")),
         ColumnMapping { column: "Team".into(), field: Some("Squad".into()), column_type: Some(select) },
-        to("Hours", Some("Hours")),
+        ColumnMapping { column: "Hours".into(), field: Some("Hours".into()), column_type: Some(ColumnType::of(backend::model::airtable::FieldType::Number)) },
         to("Internal note", None),
     ];
     let request = ImportRequest { mapping: Some(mapping), key_field: Some("Email".into()), ..ada.request(&file, "Contacts") };
@@ -253,7 +253,7 @@ async fn a_row_airtable_refuses_is_set_aside_and_the_rest_carry_on(dialect: Dial
     assert_eq!(names.len(), 11);
     assert!(!names.contains(&json!("Task 3")));
     let rejected = app.services.files.rejected_csv(&ada.user.id, &progress.id).await.unwrap();
-    assert!(rejected.contains("Task 3,Launch,Airtable refused it"), "{rejected}");
+    assert!(rejected.contains("Task 3,Launch,\"Airtable refused it: ") && rejected.contains("is not a record ID"), "{rejected}");
 }
 
 async fn stopping_keeps_what_was_imported_and_cancelling_undoes_it(dialect: Dialect) {
