@@ -26,7 +26,7 @@ test('a CSV dropped on /files is mapped (one column skipped, one new single sele
   await expect(preview.getByRole('columnheader', { name: 'Team' })).toContainText('Single select');
 
   // Into a new table: Team as a new single-select field named Squad, Secret skipped.
-  await page.getByLabel('Table', { exact: true }).selectOption({ label: 'A new table' });
+  await page.getByRole('combobox', { name: 'Table', exact: true }).selectOption({ label: 'A new table' });
   await page.getByLabel("New table's name").fill(`People ${stamp}`);
   await page.getByLabel('Field for Secret').selectOption({ label: 'Skip this column' });
   await page.getByLabel('New field name for Team').fill('Squad');

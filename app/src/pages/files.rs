@@ -22,8 +22,6 @@ use crate::error::AppError;
 pub use detail::FilePage;
 use progress::{ImportCard, ticker};
 
-/// The most rows a preview shows.
-const PREVIEW_ROWS: usize = 50;
 
 /// The caller's files, newest first.
 #[server(prefix = "/api", endpoint = "files/list", input = Json)]
@@ -42,6 +40,8 @@ pub async fn get_file(id: String) -> Result<FileSummary, AppError> {
 /// A table file's first rows as read (at most 50), under the chosen sheet's columns.
 #[server(prefix = "/api", endpoint = "files/preview", input = Json)]
 pub async fn preview_file(id: String, sheet: Option<String>, rows: Option<usize>) -> Result<Preview, AppError> {
+    /// The most rows a preview shows.
+    const PREVIEW_ROWS: usize = 50;
     let principal = crate::auth::require_user()?;
     let rows = rows.unwrap_or(PREVIEW_ROWS).clamp(1, PREVIEW_ROWS);
     let sheet = sheet.as_deref().map(str::trim).filter(|s| !s.is_empty());

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use backend::model::airtable::{BaseSchema, FieldType};
-use backend::model::files::{Column, ColumnMapping, ColumnType, DateOrder, FileSummary, ImportRequest, Preview};
+use backend::model::airtable::{BaseSchema, BaseSummary, FieldType};
+use backend::model::files::{Column, ColumnMapping, ColumnType, DateOrder, FileSummary, ImportProgress, ImportRequest, Preview};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -13,6 +13,7 @@ use super::progress::{ImportCard, ticker};
 use super::{CancelImport, ImportFile, get_file, list_imports, preview_file, size};
 use crate::components::numbers::grouped;
 use crate::components::signed_in::SignedIn;
+use crate::error::AppError;
 use crate::pages::bases::{get_base_schema, list_bases, type_label};
 
 /// The rows of the preview.
@@ -46,18 +47,68 @@ pub fn FilePage() -> impl IntoView {
     }
 }
 
+/// What the file's page loads, made once at its top so that hydration finds every resource
+/// where the server rendered it.
+#[derive(Clone, Copy)]
+struct Screen {
+    file: Resource<Result<FileSummary, AppError>>,
+    /// The workbook sheet shown; `None` for the first.
+    sheet: RwSignal<Option<String>>,
+    preview: Resource<Result<Preview, AppError>>,
+    /// The base chosen in the form; `None` for the first.
+    base: RwSignal<Option<String>>,
+    target: Resource<Result<Target, AppError>>,
+    imports: Resource<Result<Vec<ImportProgress>, AppError>>,
+    running: RwSignal<bool>,
+    import: ServerAction<ImportFile>,
+    cancel: ServerAction<CancelImport>,
+}
+
+/// The bases to choose from, the chosen one, and its tables.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Target {
+    bases: Vec<BaseSummary>,
+    base_id: String,
+    schema: BaseSchema,
+}
+
+async fn load_target(chosen: Option<String>) -> Result<Target, AppError> {
+    let bases = list_bases().await?.bases;
+    let Some(base_id) = chosen.or_else(|| bases.first().map(|b| b.id.to_string())) else {
+        return Ok(Target { bases, base_id: String::new(), schema: BaseSchema { tables: vec![] } });
+    };
+    let schema = get_base_schema(base_id.clone()).await?;
+    Ok(Target { bases, base_id, schema })
+}
+
 #[component]
 fn FileScreen() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let file = Resource::new(id, get_file);
+    let sheet = RwSignal::new(None::<String>);
+    let base = RwSignal::new(None::<String>);
+    let running = RwSignal::new(false);
+    let ticks = ticker(running.into(), Duration::from_secs(1));
+    let import = ServerAction::<ImportFile>::new();
+    let cancel = ServerAction::<CancelImport>::new();
+    let screen = Screen {
+        file: Resource::new(id, get_file),
+        sheet,
+        preview: Resource::new(move || (id(), sheet.get()), |(id, sheet)| preview_file(id, sheet, Some(PREVIEW_ROWS))),
+        base,
+        target: Resource::new(move || base.get(), load_target),
+        imports: Resource::new(move || (id(), ticks.get(), import.version().get(), cancel.version().get()), |(id, ..)| list_imports(Some(id))),
+        running,
+        import,
+        cancel,
+    };
     view! {
         <section class="page file-page">
             <p><a href="/files">"← All files"</a></p>
             <Transition fallback=|| view! { <p class="muted">"Loading the file…"</p> }>
                 {move || Suspend::new(async move {
-                    match file.await {
-                        Ok(file) => view! { <FileView file /> }.into_any(),
+                    match screen.file.await {
+                        Ok(file) => view! { <FileView file screen /> }.into_any(),
                         Err(e) => view! { <h1>"File"</h1><p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -67,16 +118,8 @@ fn FileScreen() -> impl IntoView {
 }
 
 #[component]
-fn FileView(file: FileSummary) -> impl IntoView {
-    let import = ServerAction::<ImportFile>::new();
-    let cancel = ServerAction::<CancelImport>::new();
-    let running = RwSignal::new(false);
-    let ticks = ticker(running.into(), Duration::from_secs(1));
-    let file_id = file.id.clone();
-    let imports = Resource::new(move || (ticks.get(), import.version().get(), cancel.version().get()), move |_| list_imports(Some(file_id.clone())));
-    let sheet = RwSignal::new(file.sheets.first().cloned());
-    let preview_id = file.id.clone();
-    let preview = Resource::new(move || sheet.get(), move |sheet| preview_file(preview_id.clone(), sheet, Some(PREVIEW_ROWS)));
+fn FileView(file: FileSummary, screen: Screen) -> impl IntoView {
+    let Screen { preview, sheet, imports, running, import, cancel, .. } = screen;
     let rows = file.rows.unwrap_or_default();
     let summary = format!("{} · {} · {} rows", file.kind.label(), size(file.size), grouped(rows));
     let sheets = file.sheets.clone();
@@ -99,7 +142,7 @@ fn FileView(file: FileSummary) -> impl IntoView {
                     match preview.await {
                         Ok(preview) => view! {
                             <PreviewTable preview=preview.clone() />
-                            <MappingForm file_id=id.get_value() file_name=name.get_value() sheet=sheet.get_untracked() columns=preview.columns import />
+                            <MappingForm file_id=id.get_value() file_name=name.get_value() sheet=sheet.get_untracked() columns=preview.columns screen />
                         }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
@@ -153,10 +196,9 @@ struct ColumnChoice {
 }
 
 #[component]
-fn MappingForm(file_id: String, file_name: String, sheet: Option<String>, columns: Vec<Column>, import: ServerAction<ImportFile>) -> impl IntoView {
-    let bases = Resource::new(|| (), |_| list_bases());
-    let base = RwSignal::new(String::new());
-    let schema = Resource::new(move || base.get(), |base| async move { if base.is_empty() { Ok(BaseSchema { tables: vec![] }) } else { get_base_schema(base).await } });
+fn MappingForm(file_id: String, file_name: String, sheet: Option<String>, columns: Vec<Column>, screen: Screen) -> impl IntoView {
+    let Screen { target, base, import, .. } = screen;
+    let schema_now = move || target.get().and_then(Result::ok).map(|t| t.schema);
     // "" is a new table, named below; otherwise an existing table's ID.
     let table = RwSignal::new(String::new());
     let stem = file_name.rsplit_once('.').map_or(file_name.as_str(), |(stem, _)| stem).to_owned();
@@ -173,7 +215,7 @@ fn MappingForm(file_id: String, file_name: String, sheet: Option<String>, column
         .collect();
     let field_names = move || -> Vec<String> {
         let id = table.get();
-        schema.get().and_then(Result::ok).and_then(|s| s.tables.into_iter().find(|t| t.id.as_str() == id)).map(|t| t.fields.into_iter().map(|f| f.name).collect()).unwrap_or_default()
+        schema_now().and_then(|s| s.tables.into_iter().find(|t| t.id.as_str() == id)).map(|t| t.fields.into_iter().map(|f| f.name).collect()).unwrap_or_default()
     };
     // A column goes to the field of its name when the table has one, else to a new field.
     let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
@@ -187,7 +229,7 @@ fn MappingForm(file_id: String, file_name: String, sheet: Option<String>, column
     });
     let field_type_of = move |name: &str| -> Option<FieldType> {
         let id = table.get();
-        schema.get().and_then(Result::ok)?.tables.into_iter().find(|t| t.id.as_str() == id)?.fields.into_iter().find(|f| f.name == name).map(|f| f.field_type)
+        schema_now()?.tables.into_iter().find(|t| t.id.as_str() == id)?.fields.into_iter().find(|f| f.name == name).map(|f| f.field_type)
     };
     let rows = columns.clone();
     let request = {
@@ -195,7 +237,7 @@ fn MappingForm(file_id: String, file_name: String, sheet: Option<String>, column
         move || ImportRequest {
             file_id: file_id.clone(),
             sheet: sheet.clone(),
-            base_id: base.get_untracked(),
+            base_id: target.get_untracked().and_then(Result::ok).map(|t| t.base_id).unwrap_or_default(),
             table: match table.get_untracked() {
                 id if id.is_empty() => new_table.get_untracked(),
                 id => id,
@@ -243,22 +285,19 @@ fn MappingForm(file_id: String, file_name: String, sheet: Option<String>, column
                 <label>"Base"
                     <Transition fallback=|| view! { <select disabled=true><option>"Loading…"</option></select> }>
                         {move || Suspend::new(async move {
-                            let list = bases.await.map(|b| b.bases).unwrap_or_default();
-                            if base.get_untracked().is_empty() {
-                                if let Some(first) = list.first() { base.set(first.id.to_string()); }
-                            }
+                            let (list, current) = target.await.map(|t| (t.bases, t.base_id)).unwrap_or_default();
                             view! {
-                                <select name="base" on:change=move |ev| { base.set(event_target_value(&ev)); table.set(String::new()); }>
-                                    {list.into_iter().map(|b| { let id = b.id.to_string(); view! { <option value=id.clone() selected=move || base.get() == id>{b.name}</option> } }).collect_view()}
+                                <select name="base" aria-label="Base" on:change=move |ev| { base.set(Some(event_target_value(&ev))); table.set(String::new()); }>
+                                    {list.into_iter().map(|b| { let id = b.id.to_string(); let selected = id == current; view! { <option value=id selected=selected>{b.name}</option> } }).collect_view()}
                                 </select>
                             }
                         })}
                     </Transition>
                 </label>
                 <label>"Table"
-                    <select name="table" on:change=move |ev| table.set(event_target_value(&ev))>
+                    <select name="table" aria-label="Table" on:change=move |ev| table.set(event_target_value(&ev))>
                         <option value="" selected=move || table.get().is_empty()>"A new table"</option>
-                        {move || schema.get().and_then(Result::ok).map(|s| s.tables.into_iter().map(|t| {
+                        {move || schema_now().map(|s| s.tables.into_iter().map(|t| {
                             let id = t.id.to_string();
                             view! { <option value=id.clone() selected=move || table.get() == id>{t.name}</option> }
                         }).collect_view())}
