@@ -102,15 +102,32 @@ fn FileScreen() -> impl IntoView {
         import,
         cancel,
     };
+    let Screen { imports, running, cancel, .. } = screen;
+    // One suspense for everything the form needs (no suspense inside another), so the page
+    // hydrates the same however the server's answers arrive.
     view! {
         <section class="page file-page">
             <p><a href="/files">"← All files"</a></p>
             <Transition fallback=|| view! { <p class="muted">"Loading the file…"</p> }>
                 {move || Suspend::new(async move {
-                    match screen.file.await {
-                        Ok(file) => view! { <FileView file screen /> }.into_any(),
-                        Err(e) => view! { <h1>"File"</h1><p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                    }
+                    let file = match screen.file.await {
+                        Ok(file) => file,
+                        Err(e) => return view! { <h1>"File"</h1><p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    };
+                    let table = if file.kind.is_table() { Some((screen.preview.await, screen.target.await)) } else { None };
+                    view! { <FileView file table screen /> }.into_any()
+                })}
+            </Transition>
+            {move || screen.import.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+            {move || cancel.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let list = imports.await.unwrap_or_default();
+                    running.set(list.iter().any(|i| !i.status.is_finished()));
+                    (!list.is_empty()).then(|| view! {
+                        <h2>"Imports"</h2>
+                        <div class="imports">{list.into_iter().map(|import| view! { <ImportCard import cancel /> }).collect_view()}</div>
+                    })
                 })}
             </Transition>
         </section>
@@ -118,49 +135,31 @@ fn FileScreen() -> impl IntoView {
 }
 
 #[component]
-fn FileView(file: FileSummary, screen: Screen) -> impl IntoView {
-    let Screen { preview, sheet, imports, running, import, cancel, .. } = screen;
+fn FileView(file: FileSummary, table: Option<(Result<Preview, AppError>, Result<Target, AppError>)>, screen: Screen) -> impl IntoView {
+    let sheet = screen.sheet;
     let rows = file.rows.unwrap_or_default();
     let summary = format!("{} · {} · {} rows", file.kind.label(), size(file.size), grouped(rows));
     let sheets = file.sheets.clone();
-    let is_table = file.kind.is_table();
-    let (id, name) = (StoredValue::new(file.id.clone()), StoredValue::new(file.name.clone()));
+    let body = match table {
+        None => view! { <p>"This is a document, not a table: attach it to a message in the chat and the assistant reads it."</p> }.into_any(),
+        Some((Ok(preview), Ok(target))) => view! {
+            <PreviewTable preview=preview.clone() />
+            <MappingForm file_id=file.id.clone() file_name=file.name.clone() sheet=sheet.get_untracked() columns=preview.columns target screen />
+        }
+        .into_any(),
+        Some((Err(e), _) | (_, Err(e))) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+    };
     view! {
         <h1>{file.name.clone()}</h1>
         <p class="muted">{summary}</p>
-        {(!is_table).then(|| view! { <p>"This is a document, not a table: attach it to a message in the chat and the assistant reads it."</p> })}
         {(sheets.len() > 1).then(|| view! {
             <label class="field-inline">"Sheet "
                 <select on:change=move |ev| sheet.set(Some(event_target_value(&ev)))>
-                    {sheets.iter().map(|s| view! { <option value=s.clone()>{s.clone()}</option> }).collect_view()}
+                    {sheets.iter().map(|s| { let selected = sheet.get_untracked().as_ref() == Some(s); view! { <option value=s.clone() selected=selected>{s.clone()}</option> } }).collect_view()}
                 </select>
             </label>
         })}
-        {is_table.then(|| view! {
-            <Transition fallback=|| view! { <p class="muted">"Reading the file…"</p> }>
-                {move || Suspend::new(async move {
-                    match preview.await {
-                        Ok(preview) => view! {
-                            <PreviewTable preview=preview.clone() />
-                            <MappingForm file_id=id.get_value() file_name=name.get_value() sheet=sheet.get_untracked() columns=preview.columns screen />
-                        }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
-        })}
-        {move || import.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
-        {move || cancel.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                let list = imports.await.unwrap_or_default();
-                running.set(list.iter().any(|i| !i.status.is_finished()));
-                (!list.is_empty()).then(|| view! {
-                    <h2>"Imports"</h2>
-                    <div class="imports">{list.into_iter().map(|import| view! { <ImportCard import cancel /> }).collect_view()}</div>
-                })
-            })}
-        </Transition>
+        {body}
     }
 }
 
@@ -196,9 +195,12 @@ struct ColumnChoice {
 }
 
 #[component]
-fn MappingForm(file_id: String, file_name: String, sheet: Option<String>, columns: Vec<Column>, screen: Screen) -> impl IntoView {
-    let Screen { target, base, import, .. } = screen;
-    let schema_now = move || target.get().and_then(Result::ok).map(|t| t.schema);
+fn MappingForm(file_id: String, file_name: String, sheet: Option<String>, columns: Vec<Column>, target: Target, screen: Screen) -> impl IntoView {
+    let Screen { base, import, .. } = screen;
+    let base_id = target.base_id.clone();
+    let (bases, current) = (target.bases.clone(), target.base_id.clone());
+    let schema = StoredValue::new(target.schema);
+    let schema_now = move || Some(schema.get_value());
     // "" is a new table, named below; otherwise an existing table's ID.
     let table = RwSignal::new(String::new());
     let stem = file_name.rsplit_once('.').map_or(file_name.as_str(), |(stem, _)| stem).to_owned();
@@ -237,7 +239,7 @@ fn MappingForm(file_id: String, file_name: String, sheet: Option<String>, column
         move || ImportRequest {
             file_id: file_id.clone(),
             sheet: sheet.clone(),
-            base_id: target.get_untracked().and_then(Result::ok).map(|t| t.base_id).unwrap_or_default(),
+            base_id: base_id.clone(),
             table: match table.get_untracked() {
                 id if id.is_empty() => new_table.get_untracked(),
                 id => id,
@@ -283,16 +285,9 @@ fn MappingForm(file_id: String, file_name: String, sheet: Option<String>, column
         }>
             <div class="import-target">
                 <label>"Base"
-                    <Transition fallback=|| view! { <select disabled=true><option>"Loading…"</option></select> }>
-                        {move || Suspend::new(async move {
-                            let (list, current) = target.await.map(|t| (t.bases, t.base_id)).unwrap_or_default();
-                            view! {
-                                <select name="base" aria-label="Base" on:change=move |ev| { base.set(Some(event_target_value(&ev))); table.set(String::new()); }>
-                                    {list.into_iter().map(|b| { let id = b.id.to_string(); let selected = id == current; view! { <option value=id selected=selected>{b.name}</option> } }).collect_view()}
-                                </select>
-                            }
-                        })}
-                    </Transition>
+                    <select name="base" aria-label="Base" on:change=move |ev| { base.set(Some(event_target_value(&ev))); table.set(String::new()); }>
+                        {bases.into_iter().map(|b| { let id = b.id.to_string(); let selected = id == current; view! { <option value=id selected=selected>{b.name}</option> } }).collect_view()}
+                    </select>
                 </label>
                 <label>"Table"
                     <select name="table" aria-label="Table" on:change=move |ev| table.set(event_target_value(&ev))>
