@@ -179,7 +179,7 @@ fn UploadZone() -> impl IntoView {
     view! {
         <label class="dropzone" on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=on_drop>
             <strong>"Drop a file here"</strong>
-            <span class="hint">"or choose one: CSV, Excel, JSON, or a document (text, Markdown, PDF, Word) for the assistant"</span>
+            <span class="hint">"or choose one: CSV, Excel (XLSX, XLS, ODS) or JSON"</span>
             <input type="file" name="file" data-testid="upload" on:change=on_change />
         </label>
         {move || state.get().map(|s| match s {
