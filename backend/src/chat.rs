@@ -3,6 +3,7 @@
 //! cancelling, streaming, and cost against the user's budgets.
 
 mod cost;
+mod documents;
 mod live;
 pub mod markdown;
 mod prompt;
@@ -16,6 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 pub use cost::{Price, Prices};
+pub use documents::MAX_ATTACHMENTS;
 pub use store::ConversationId;
 
 use self::live::Live;
@@ -26,6 +28,7 @@ use crate::auth::{Principal, UserId};
 use crate::clock::now_ms;
 use crate::connections::Connections;
 use crate::db::Db;
+use crate::files::Files;
 use self::cost::Whose;
 use crate::llm::{EndpointOrigin, Llm, LlmSettings, LlmSettingsError};
 use crate::model::airtable::BaseId;
@@ -81,6 +84,8 @@ pub(crate) struct Inner {
     catalog: Catalog,
     settings: ChatSettings,
     analytics: Analytics,
+    /// Where attached documents are read from.
+    files: Files,
 }
 
 /// The chat service. Cheap to clone.
@@ -111,17 +116,20 @@ pub struct TurnReply {
     pub error: Option<String>,
 }
 
+/// What the chat works with, besides its own store.
+pub struct ChatParts {
+    pub llm: Llm,
+    pub llm_settings: LlmSettings,
+    pub connections: Connections,
+    pub catalog: Catalog,
+    pub analytics: Analytics,
+    pub files: Files,
+}
+
 impl Chat {
-    pub fn new(
-        db: Db,
-        llm: Llm,
-        llm_settings: LlmSettings,
-        connections: Connections,
-        catalog: Catalog,
-        settings: ChatSettings,
-        analytics: Analytics,
-    ) -> Self {
-        let inner = Inner { store: Store::new(db), live: Live::default(), llm, llm_settings, connections, catalog, settings, analytics };
+    pub fn new(db: Db, parts: ChatParts, settings: ChatSettings) -> Self {
+        let ChatParts { llm, llm_settings, connections, catalog, analytics, files } = parts;
+        let inner = Inner { store: Store::new(db), live: Live::default(), llm, llm_settings, connections, catalog, settings, analytics, files };
         Self { inner: Arc::new(inner) }
     }
 
@@ -191,13 +199,21 @@ impl Chat {
         self.summary(user, self.inner.store.conversation(user, &id).await?).await
     }
 
-    /// Saves the user's message (starting a new conversation when `conversation_id` is `None`)
-    /// and starts answering it in the background.
+    /// Saves the user's message with the documents `attachments` (the user's file IDs), starting
+    /// a new conversation when `conversation_id` is `None`, and starts answering it in the
+    /// background.
     ///
     /// # Errors
-    /// `Invalid` for an empty or overlong message, `OverBudget`, `Busy` while a turn runs,
-    /// `NotFound`.
-    pub async fn send(&self, principal: &Principal, conversation_id: Option<&str>, base_id: Option<&str>, text: &str) -> Result<TurnHandle, ChatError> {
+    /// `Invalid` for an empty or overlong message or a file that can't be attached,
+    /// `OverBudget`, `Busy` while a turn runs, `NotFound`.
+    pub async fn send(
+        &self,
+        principal: &Principal,
+        conversation_id: Option<&str>,
+        base_id: Option<&str>,
+        text: &str,
+        attachments: &[String],
+    ) -> Result<TurnHandle, ChatError> {
         let user = &principal.user.id;
         let text = text.trim();
         if text.is_empty() {
@@ -208,6 +224,8 @@ impl Chat {
         }
         self.check_budget(user).await?;
         let base_id = parse_base(base_id)?;
+        // The history keeps the other half of the budget for the conversation itself.
+        let attached = documents::attach(&self.inner.files, user, attachments, self.inner.settings.history_tokens / 2).await?;
         let id = match conversation_id {
             Some(id) => {
                 let id = ConversationId::parse(id)?;
@@ -220,7 +238,7 @@ impl Chat {
             None => self.inner.store.create(user, &title_from(text), base_id.as_ref().map(BaseId::as_str)).await?,
         };
         let running = self.inner.live.start(id.as_str(), user.as_str()).ok_or(ChatError::Busy)?;
-        let message_id = match self.inner.store.append(user, &id, &NewMessage::user(text)).await {
+        let message_id = match self.inner.store.append(user, &id, &NewMessage { attachments: &attached, ..NewMessage::user(text) }).await {
             Ok(message_id) => message_id,
             Err(e) => {
                 self.inner.live.finish(id.as_str(), MessageStatus::Failed);
@@ -452,6 +470,7 @@ impl Chat {
             text: message.text,
             html,
             tool_calls,
+            attachments: message.attachments.iter().map(documents::StoredAttachment::view).collect(),
             status: message.status,
             error: message.error,
             provider: message.provider,

@@ -11,6 +11,7 @@ mod columns;
 mod convert;
 mod delimited;
 mod detect;
+mod document;
 mod encoding;
 mod feed;
 mod import;
@@ -36,6 +37,7 @@ pub use columns::Columns;
 pub use convert::{Misfit, convert};
 pub use delimited::CsvLayout;
 pub use detect::detect;
+pub use document::{DocumentText, text_of};
 pub use import::ImportOrigin;
 pub use infer::{ColumnTally, split_list};
 pub use read::{Layout, Scan, each_row, scan};
@@ -230,6 +232,18 @@ impl Files {
             Ok(Preview { columns, rows })
         })
         .await
+    }
+
+    /// The text of one of the user's files, for the assistant: at most `max_chars` characters.
+    ///
+    /// # Errors
+    /// `NotFound` when it is not theirs; `Refused` for a workbook or a PDF without text;
+    /// `Unreadable`.
+    pub async fn document(&self, user: &UserId, id: &str, max_chars: usize) -> Result<(FileSummary, DocumentText), FileError> {
+        let (file, _) = self.inner.store.get(user, id).await?;
+        let (path, kind) = (self.path_of(&file.id), file.kind);
+        let text = self.read_blocking(move || document::text_of(&path, kind, max_chars)).await?;
+        Ok((file, text))
     }
 
     /// Deletes one of the user's files, bytes and all.

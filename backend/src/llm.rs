@@ -2,6 +2,7 @@
 //! [`Provider`] trait: Gemini's native API, OpenAI-compatible chat completions, and the offline
 //! assistant, which needs no key.
 
+pub mod documents;
 mod error;
 mod gemini;
 mod http;

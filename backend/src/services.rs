@@ -8,7 +8,7 @@ use url::Url;
 use crate::airtable::{Airtable, AirtableSettings};
 use crate::analytics::{Analytics, AnalyticsError};
 use crate::auth::Auth;
-use crate::chat::{Chat, ChatSettings};
+use crate::chat::{Chat, ChatParts, ChatSettings};
 use crate::connections::Connections;
 use crate::db::Db;
 use crate::files::{FileSettings, Files};
@@ -104,15 +104,15 @@ impl Services {
             .with_analytics(analytics.clone())
             .with_recorder(std::sync::Arc::new(sagas.clone()))
             .with_files(std::sync::Arc::new(files.clone()));
-        let chat = Chat::new(
-            db.clone(),
-            Llm::with_allowed_hosts(settings.llm_http, settings.llm_allowed_hosts),
-            llm_settings.clone(),
-            connections.clone(),
-            tools.clone(),
-            settings.chat,
-            analytics.clone(),
-        );
+        let parts = ChatParts {
+            llm: Llm::with_allowed_hosts(settings.llm_http, settings.llm_allowed_hosts),
+            llm_settings: llm_settings.clone(),
+            connections: connections.clone(),
+            catalog: tools.clone(),
+            analytics: analytics.clone(),
+            files: files.clone(),
+        };
+        let chat = Chat::new(db.clone(), parts, settings.chat);
         Self {
             db,
             health,

@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
 
-test('a CSV dropped on /files is mapped (one column skipped, one new single select), imported to 100%, and its records are in the base browser', async ({ page }) => {
+test('a CSV dropped on /files is mapped (one column skipped, one new single select), imported to 100%, and its records are in the base browser; then a text file attached in the chat becomes records', async ({ page }) => {
   // The import runs through the sandbox, paced as Airtable paces requests.
   test.setTimeout(180_000);
   const stamp = Date.now();
@@ -50,4 +50,33 @@ test('a CSV dropped on /files is mapped (one column skipped, one new single sele
   await expect(region).toContainText('Sales');
   await expect(region).not.toContainText('hide 1');
   await expect(region.getByRole('columnheader', { name: 'Squad' })).toBeVisible();
+
+  // A text file attached in the chat: the offline assistant makes a record of each line.
+  await page.goto('/chat');
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+  await page.getByLabel('Base', { exact: true }).selectOption({ label: 'Product launch (demo)' });
+  const lines = [`Call the printer ${stamp}`, `Order badges ${stamp}`, `Book the room ${stamp}`];
+  await page.getByTestId('attach').setInputFiles({ name: 'actions.txt', mimeType: 'text/plain', buffer: Buffer.from(lines.map((l) => `- ${l}`).join('\n') + '\n') });
+  const attached = page.getByRole('list', { name: 'Attached files' }).first();
+  await expect(attached).toContainText('actions.txt');
+  const message = page.getByRole('textbox', { name: 'Message' });
+  await message.fill('add a record to Tasks for each line of the attached file');
+  await message.press('Enter');
+  const log = page.getByRole('log');
+  await expect(log.getByRole('article', { name: 'You' }).last().getByRole('link', { name: 'actions.txt' })).toBeVisible();
+  const approval = log.getByRole('group', { name: 'Approval needed: create_records' });
+  await expect(approval).toContainText(lines[2]);
+  await page.screenshot({ path: 'test-results/chat-attachment.png', fullPage: true });
+  await approval.getByRole('button', { name: 'Allow once' }).click();
+  await expect(log.getByRole('group', { name: 'Tool call create_records' }).last()).toContainText('Done');
+  await expect(log.getByRole('article', { name: 'Assistant' }).last()).toContainText('3');
+
+  await page.goto('/bases');
+  await page.getByRole('link', { name: 'Product launch (demo)' }).click();
+  await page.getByRole('link', { name: 'Tasks', exact: true }).click();
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+  await page.getByRole('searchbox', { name: 'Search records' }).fill(String(stamp));
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  const tasks = page.getByRole('region', { name: 'Tasks records' });
+  for (const line of lines) await expect(tasks).toContainText(line);
 });

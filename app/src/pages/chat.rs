@@ -51,15 +51,21 @@ pub async fn get_conversation(conversation_id: String) -> Result<ConversationVie
     Ok(crate::auth::services().chat.conversation(&principal.user.id, &conversation_id).await?)
 }
 
-/// Sends a message (starting a conversation about `base_id` when `conversation_id` is empty) and
+/// Sends a message with the files `attachments` (starting a conversation about `base_id` when
+/// `conversation_id` is empty) and
 /// returns the conversation's ID at once; the answer arrives on its event stream.
 #[server(prefix = "/api", endpoint = "chat/send", input = Json)]
-pub async fn send_message(conversation_id: Option<String>, base_id: Option<String>, message: String) -> Result<String, AppError> {
+pub async fn send_message(
+    conversation_id: Option<String>,
+    base_id: Option<String>,
+    message: String,
+    #[server(default)] attachments: Vec<String>,
+) -> Result<String, AppError> {
     let principal = crate::auth::require_writer()?;
     let given = |text: Option<String>| text.filter(|t| !t.trim().is_empty());
     let (conversation_id, base_id) = (given(conversation_id), given(base_id));
     let chat = crate::auth::services().chat;
-    let turn = chat.send(&principal, conversation_id.as_deref(), base_id.as_deref().map(str::trim), &message).await?;
+    let turn = chat.send(&principal, conversation_id.as_deref(), base_id.as_deref().map(str::trim), &message, &attachments).await?;
     Ok(turn.conversation_id)
 }
 

@@ -4,8 +4,8 @@
 //! (server/src/routes/files.rs), which streams past the 2 MiB limit server functions have.
 
 mod detail;
-mod progress;
-mod upload;
+pub(crate) mod progress;
+pub(crate) mod upload;
 
 use std::time::Duration;
 

@@ -5,7 +5,9 @@ use std::fmt::Write;
 
 use serde_json::{Value, json};
 
+use super::documents::StoredAttachment;
 use super::store::{StoredCall, StoredMessage};
+use crate::llm::documents::with_documents;
 use crate::llm::{Message, ToolCall, ToolResult};
 use crate::model::airtable::BaseSchema;
 use crate::model::chat::{MessageStatus, Role};
@@ -24,7 +26,9 @@ pub(crate) fn system(base: Option<(&str, &str, Result<&BaseSchema, String>)>) ->
          Prefer one well-aimed call over many, and answer in brief Markdown (tables for records). \
          When a tool fails, read its message, fix the arguments and try again, or tell the user what is needed. \
          Tools that change data may need the user's approval; if the user denies a call, do not try it again \
-         differently: say what was not done.\n",
+         differently: say what was not done. \
+         Files the user attached follow their message in <document> blocks; when a block's parts say only some \
+         of it is there, the rest did not fit: say so rather than guess at it.\n",
     );
     match base {
         None => text.push_str("\nNo base is selected. Use list_bases to find one, or ask the user to pick one in the base selector.\n"),
@@ -97,7 +101,11 @@ pub(crate) fn history(messages: &[StoredMessage], token_budget: usize) -> Vec<Me
 /// followed by the calls' results.
 fn to_messages(message: &StoredMessage, old: bool) -> Vec<Message> {
     match message.role {
-        Role::User => vec![Message::User(message.text.clone())],
+        Role::User if message.attachments.is_empty() => vec![Message::User(message.text.clone())],
+        Role::User => {
+            let documents: Vec<_> = message.attachments.iter().map(StoredAttachment::for_model).collect();
+            vec![Message::User(with_documents(&message.text, &documents))]
+        }
         Role::Assistant if message.tool_calls.is_empty() => {
             if message.text.trim().is_empty() || message.status == MessageStatus::Failed && message.text.is_empty() {
                 vec![]
@@ -189,6 +197,7 @@ mod tests {
             usage: Usage::default(),
             cost_usd: 0.0,
             created_ms: 0,
+            attachments: vec![],
         }
     }
 

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::ChatError;
+use super::documents::StoredAttachment;
 use crate::auth::UserId;
 use crate::clock::now_ms;
 use crate::db::Db;
@@ -75,6 +76,7 @@ struct MessageRow {
     thinking_tokens: i64,
     cost_usd: f64,
     created_ms: i64,
+    attachments: String,
 }
 
 /// A message as stored.
@@ -92,6 +94,7 @@ pub(crate) struct StoredMessage {
     pub usage: Usage,
     pub cost_usd: f64,
     pub created_ms: i64,
+    pub attachments: Vec<StoredAttachment>,
 }
 
 impl From<MessageRow> for StoredMessage {
@@ -115,6 +118,7 @@ impl From<MessageRow> for StoredMessage {
             },
             cost_usd: row.cost_usd,
             created_ms: row.created_ms,
+            attachments: serde_json::from_str(&row.attachments).unwrap_or_default(),
         }
     }
 }
@@ -132,6 +136,7 @@ pub(crate) struct NewMessage<'a> {
     pub cost_usd: f64,
     /// Paid with the server's own LLM key, so it counts against the administrator's budget.
     pub on_server_key: bool,
+    pub attachments: &'a [StoredAttachment],
 }
 
 impl<'a> NewMessage<'a> {
@@ -147,6 +152,7 @@ impl<'a> NewMessage<'a> {
             usage: Usage::default(),
             cost_usd: 0.0,
             on_server_key: false,
+            attachments: &[],
         }
     }
 
@@ -308,7 +314,7 @@ impl Store {
     pub async fn messages(&self, user: &UserId, id: &ConversationId) -> Result<Vec<StoredMessage>, ChatError> {
         let rows: Vec<MessageRow> = sqlx::query_as(
             "SELECT id, seq, role, text, tool_calls, status, error, provider, model, input_tokens, cached_tokens, \
-             output_tokens, thinking_tokens, cost_usd, created_ms FROM messages \
+             output_tokens, thinking_tokens, cost_usd, created_ms, attachments FROM messages \
              WHERE conversation_id = $1 AND user_id = $2 ORDER BY seq",
         )
         .bind(id.as_str())
@@ -325,8 +331,8 @@ impl Store {
         let now = now_ms();
         let query = sqlx::query(
             "INSERT INTO messages (id, conversation_id, user_id, seq, role, text, tool_calls, status, error, provider, model, \
-             input_tokens, cached_tokens, output_tokens, thinking_tokens, cost_usd, created_ms) \
-             SELECT $1, $2, $3, COALESCE(MAX(seq), 0) + 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 \
+             input_tokens, cached_tokens, output_tokens, thinking_tokens, cost_usd, created_ms, attachments) \
+             SELECT $1, $2, $3, COALESCE(MAX(seq), 0) + 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
              FROM messages WHERE conversation_id = $2",
         )
         .bind(&message_id)
@@ -342,6 +348,7 @@ impl Store {
         bind_usage(query, &message.usage)
             .bind(message.cost_usd)
             .bind(now)
+            .bind(serde_json::to_string(message.attachments).unwrap_or_else(|_| "[]".into()))
             .execute(self.db.pool())
             .await
             .map_err(db)?;

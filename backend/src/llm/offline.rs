@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use serde_json::Value;
 
+use super::documents::split_documents;
 use super::{LlmError, Message, Provider, Reply, Request, TextSink, ToolCall, Usage};
 use crate::model::llm::LlmProvider;
 
@@ -25,6 +26,7 @@ pub const GRAMMAR: &str = "\
 - `search Tasks for launch` (or `find launch in Tasks`): records containing some text
 - `show recAbC123dEf456gH from Tasks`: one whole record
 - `add a record to Tasks with Name=\"Write report\", Status=Todo`: a new record
+- `add a record to Tasks for each line of the attached file as Name`: a record for each line of a text file attached to the message (the line goes in Name unless another field is named)
 - `update recAbC123dEf456gH in Tasks set Status=Done`: change a record's fields
 - `delete recAbC123dEf456gH from Tasks`: delete a record
 - `count records in Tasks`: how many records a table has
@@ -70,7 +72,10 @@ impl Step {
 /// The reply to the conversation so far.
 fn answer(request: &Request) -> Reply {
     let step = match request.messages.last() {
-        Some(Message::User(text)) => calls::for_message(text, request),
+        Some(Message::User(text)) => {
+            let (said, documents) = split_documents(text);
+            calls::for_message(said, &documents, request)
+        }
         Some(Message::ToolResults(results)) => results::answer(request, results),
         Some(Message::Assistant { .. }) | None => Step::Say(help()),
     };
@@ -110,9 +115,9 @@ fn calls_by_id(messages: &[Message]) -> HashMap<&str, &ToolCall> {
         .collect()
 }
 
-/// The user's latest message.
+/// The user's latest message, without its documents.
 fn last_user_text(messages: &[Message]) -> Option<&str> {
-    messages.iter().rev().find_map(|m| if let Message::User(text) = m { Some(text.as_str()) } else { None })
+    messages.iter().rev().find_map(|m| if let Message::User(text) = m { Some(split_documents(text).0) } else { None })
 }
 
 fn help() -> String {

@@ -59,6 +59,9 @@ pub struct MessageView {
     /// The assistant's Markdown rendered and sanitized; safe to insert as HTML.
     pub html: String,
     pub tool_calls: Vec<ToolCallView>,
+    /// Documents the user attached to this message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentView>,
     pub status: MessageStatus,
     pub error: Option<String>,
     pub provider: Option<LlmProvider>,
@@ -66,6 +69,19 @@ pub struct MessageView {
     pub usage: Usage,
     pub cost_usd: f64,
     pub created_ms: i64,
+}
+
+/// A document attached to a user's message, as the chat shows it (its text stays on the server).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentView {
+    pub file_id: String,
+    pub name: String,
+    pub kind: crate::model::files::FileKind,
+    /// All of its text reached the model.
+    pub whole: bool,
+    /// Parts given to the model, of `parts` read; see `whole`.
+    pub given: usize,
+    pub parts: usize,
 }
 
 /// Where a tool call stands.

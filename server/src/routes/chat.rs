@@ -29,6 +29,9 @@ pub struct ChatRequest {
     session_id: Option<String>,
     #[serde(default)]
     base_id: Option<String>,
+    /// File IDs from `POST /api/files/upload`, given to the model with the message.
+    #[serde(default)]
+    attachments: Vec<String>,
 }
 
 /// Starts a turn, going on with `session_id` when it is one of the caller's conversations and
@@ -39,7 +42,7 @@ async fn start(services: &Services, principal: &Principal, request: &ChatRequest
         Some(id) => chat.conversation(&principal.user.id, id).await.ok().map(|c| c.summary.id),
         None => None,
     };
-    Ok(chat.send(principal, known.as_deref(), request.base_id.as_deref(), &request.message).await?)
+    Ok(chat.send(principal, known.as_deref(), request.base_id.as_deref(), &request.message, &request.attachments).await?)
 }
 
 /// `POST /api/chat` with `{message, session_id?, base_id?}`: waits for the turn, then answers

@@ -15,15 +15,15 @@ use crate::helpers::{TestApp, on_both_databases, spawn_app_with};
 const PASSWORD: &str = "correct horse battery";
 
 /// A signed-in user with their sandbox base, chatting over HTTP.
-struct Chatter {
-    app: TestApp,
-    token: String,
-    user: UserId,
-    base: String,
+pub(crate) struct Chatter {
+    pub(crate) app: TestApp,
+    pub(crate) token: String,
+    pub(crate) user: UserId,
+    pub(crate) base: String,
 }
 
 impl Chatter {
-    async fn new(app: TestApp) -> Self {
+    pub(crate) async fn new(app: TestApp) -> Self {
         let user = app.services.auth.users.create("ada@example.com", PASSWORD, false).await.unwrap().id;
         let token = app.access_token("ada@example.com", PASSWORD).await;
         let client = app.services.connections.for_user(&user).await.unwrap().client;
@@ -32,37 +32,45 @@ impl Chatter {
     }
 
     /// `POST /api/chat`, which answers once the turn is over.
-    async fn chat(&self, message: &str, session: Option<&str>) -> Value {
+    pub(crate) async fn chat(&self, message: &str, session: Option<&str>) -> Value {
         let response = self.post_chat(message, session).await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
 
-    async fn post_chat(&self, message: &str, session: Option<&str>) -> reqwest::Response {
-        let body = json!({ "message": message, "session_id": session, "base_id": self.base });
+    pub(crate) async fn post_chat(&self, message: &str, session: Option<&str>) -> reqwest::Response {
+        self.post_chat_with(message, session, &[]).await
+    }
+
+    /// `POST /api/chat` with the files `attachments` (IDs from an upload).
+    pub(crate) async fn post_chat_with(&self, message: &str, session: Option<&str>, attachments: &[&str]) -> reqwest::Response {
+        let body = json!({ "message": message, "session_id": session, "base_id": self.base, "attachments": attachments });
         self.app.client.post(self.app.url("/api/chat")).bearer_auth(&self.token).json(&body).send().await.unwrap()
     }
 
     /// The chat page's server functions, as a script calls them (JSON in, JSON out).
-    async fn call(&self, endpoint: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn call(&self, endpoint: &str, body: Value) -> reqwest::Response {
         self.app.client.post(self.app.url(endpoint)).bearer_auth(&self.token).json(&body).send().await.unwrap()
     }
 
     /// The chat's preferences, saved as the Settings form does.
-    async fn save_preferences(&self, form: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn save_preferences(&self, form: &[(&str, &str)]) -> reqwest::Response {
         self.app.client.post(self.app.url("/api/chat/preferences/save")).bearer_auth(&self.token).form(form).send().await.unwrap()
     }
 
     /// Answers the approval, then waits for the resumed turn to end.
-    async fn answer(&self, session: &str, call_id: &str, answer: &str) -> Value {
+    pub(crate) async fn answer(&self, session: &str, call_id: &str, answer: &str) -> Value {
         let response = self.call("/api/chat/answer", json!({ "conversation_id": session, "call_id": call_id, "answer": answer })).await;
         assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
         self.idle(session).await
     }
 
     /// The conversation once no turn runs in it.
-    async fn idle(&self, session: &str) -> Value {
-        for _ in 0..200 {
+    /// Patient, because a loaded CI machine can take seconds over a turn; only a turn that
+    /// never ends fails it.
+    pub(crate) async fn idle(&self, session: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while tokio::time::Instant::now() < deadline {
             let conversation = self.app.services.chat.conversation(&self.user, session).await.unwrap();
             if !conversation.running {
                 return serde_json::to_value(conversation).unwrap();
@@ -72,7 +80,7 @@ impl Chatter {
         panic!("the turn in {session} never ended");
     }
 
-    async fn task_names(&self) -> Vec<String> {
+    pub(crate) async fn task_names(&self) -> Vec<String> {
         let client = self.app.services.connections.for_user(&self.user).await.unwrap().client;
         let base = backend::model::airtable::BaseId::parse(&self.base).unwrap();
         let records = client.list_all(&base, "Tasks", &backend::airtable::ListQuery::default()).await.unwrap();
@@ -81,12 +89,12 @@ impl Chatter {
 }
 
 /// The last message of a conversation view.
-fn last_message(conversation: &Value) -> &Value {
+pub(crate) fn last_message(conversation: &Value) -> &Value {
     conversation["messages"].as_array().unwrap().last().unwrap()
 }
 
 /// An app whose default LLM is the fake, with `change` applied to its settings.
-async fn app_with_model(dialect: Dialect, fake: &FakeOpenAi, change: impl FnOnce(&mut server::config::Settings)) -> TestApp {
+pub(crate) async fn app_with_model(dialect: Dialect, fake: &FakeOpenAi, change: impl FnOnce(&mut server::config::Settings)) -> TestApp {
     let base_url = fake.base_url.clone();
     spawn_app_with(dialect, move |s| {
         s.llm_provider = Some("openai_compatible".into());

@@ -29,8 +29,7 @@ impl Uploader {
     }
 
     async fn upload(&self, app: &TestApp, name: &str, bytes: Vec<u8>) -> reqwest::Response {
-        let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
-        app.client.post(app.url("/api/files/upload")).bearer_auth(&self.token).multipart(form).send().await.unwrap()
+        app.upload(&self.token, name, bytes).await
     }
 
     async fn uploaded(&self, app: &TestApp, name: &str, bytes: Vec<u8>) -> FileSummary {

@@ -112,6 +112,20 @@ impl TestApp {
         serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
     }
 
+    /// `POST /api/files/upload` of `bytes` named `name`, as the holder of `bearer`.
+    pub async fn upload(&self, bearer: &str, name: &str, bytes: Vec<u8>) -> reqwest::Response {
+        let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
+        self.client.post(self.url("/api/files/upload")).bearer_auth(bearer).multipart(form).send().await.expect("the upload is answered")
+    }
+
+    /// An upload that must be taken; the file's summary.
+    pub async fn uploaded(&self, bearer: &str, name: &str, bytes: Vec<u8>) -> backend::model::files::FileSummary {
+        let response = self.upload(bearer, name, bytes).await;
+        let (status, body) = (response.status(), response.text().await.expect("an answer body"));
+        assert!(status.is_success(), "{name}: {status} {body}");
+        serde_json::from_str(&body).expect("a file summary")
+    }
+
     /// An access token for an existing account, for `Authorization: Bearer`.
     pub async fn access_token(&self, email: &str, password: &str) -> String {
         self.token_pair(email, password).await["access_token"].as_str().expect("an access token").to_owned()

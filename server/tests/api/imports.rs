@@ -42,11 +42,7 @@ impl Importer {
     }
 
     async fn upload(&self, app: &TestApp, name: &str, bytes: Vec<u8>) -> FileSummary {
-        let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
-        let response = app.client.post(app.url("/api/files/upload")).bearer_auth(&self.token).multipart(form).send().await.unwrap();
-        let (status, body) = (response.status(), response.text().await.unwrap());
-        assert!(status.is_success(), "{name}: {status} {body}");
-        serde_json::from_str(&body).unwrap()
+        app.uploaded(&self.token, name, bytes).await
     }
 
     fn request(&self, file: &FileSummary, table: &str) -> ImportRequest {

@@ -13,6 +13,7 @@ mod binary;
 mod chat;
 mod connections;
 mod crash;
+mod documents;
 mod edge;
 mod files;
 mod imports;

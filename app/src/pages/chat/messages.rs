@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::{ChatAssistant, Screen, answer_tool_call, model_label, usage_text};
 use crate::components::numbers::usd;
 use crate::pages::changes::{UndoButton, UndoTarget};
+use crate::pages::files::progress::ImportWatch;
 use crate::components::loading::Loading;
 use crate::components::time::format_ms;
 
@@ -69,9 +70,17 @@ pub(super) fn MessageLog(screen: Screen) -> impl IntoView {
 fn Message(screen: Screen, conversation_id: String, message: MessageView) -> impl IntoView {
     let time = format_ms(message.created_ms);
     if message.role == Role::User {
+        let attachments = (!message.attachments.is_empty()).then(|| {
+            let items = message.attachments.into_iter().map(|a| {
+                let note = if a.whole { String::new() } else { format!(" · first {} of {} parts", a.given, a.parts) };
+                view! { <li class="attachment"><a href=format!("/files/{}", a.file_id)>{a.name}</a><span class="muted">{note}</span></li> }
+            });
+            view! { <ul class="attachments" aria-label="Attached files">{items.collect_view()}</ul> }
+        });
         return view! {
             <article class="message message-user" aria-label="You">
                 <p class="message-text">{message.text}</p>
+                {attachments}
                 <footer class="message-meta"><time>{time}</time></footer>
             </article>
         }
@@ -157,6 +166,9 @@ fn ToolCallCard(call: ToolCallView) -> impl IntoView {
     let arguments = has_arguments(&call.arguments).then(|| pretty(&call.arguments));
     let failed = call.state == ToolCallState::Failed;
     let change = change_id(&call);
+    // An import runs on after the call: its card follows it, with its own Stop and Cancel.
+    let is_import = call.name == "import_file";
+    let import = change.as_ref().filter(|_| is_import).and_then(|_| call.result.as_ref()?.get("import_id")?.as_str().map(str::to_owned));
     view! {
         <div class="tool-call" data-state=style role="group" aria-label=format!("Tool call {}", call.name)>
             <div class="tool-call-head">
@@ -177,7 +189,8 @@ fn ToolCallCard(call: ToolCallView) -> impl IntoView {
                     <pre class="tool-json"><code>{pretty(&result)}</code></pre>
                 </details>
             })}
-            {change.map(|id| view! { <UndoButton target=UndoTarget::Change(id) label="Undo" /> })}
+            {import.map(|id| view! { <ImportWatch id /> })}
+            {change.filter(|_| !is_import).map(|id| view! { <UndoButton target=UndoTarget::Change(id) label="Undo" /> })}
         </div>
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use backend::model::files::{ImportProgress, ImportStatus};
 use leptos::prelude::*;
 
-use super::CancelImport;
+use super::{CancelImport, import_status};
 use crate::components::numbers::grouped;
 
 /// A count that goes up every `every` while `active` holds, for resources to follow.
@@ -27,6 +27,29 @@ pub fn ticker(active: Signal<bool>, every: Duration) -> ReadSignal<u32> {
         }
     });
     ticks
+}
+
+/// One import followed from elsewhere (the chat): fetched in the browser every second until it
+/// ends, so it needs no suspense around it.
+#[component]
+pub fn ImportWatch(id: String) -> impl IntoView {
+    let cancel = ServerAction::<CancelImport>::new();
+    let running = RwSignal::new(true);
+    let ticks = ticker(running.into(), Duration::from_secs(1));
+    let id = StoredValue::new(id);
+    let progress = LocalResource::new(move || {
+        (ticks.get(), cancel.version().get());
+        import_status(id.get_value())
+    });
+    move || {
+        progress.get().map(|answer| match answer {
+            Ok(import) => {
+                running.set(!import.status.is_finished());
+                view! { <ImportCard import cancel /> }.into_any()
+            }
+            Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+        })
+    }
 }
 
 #[component]

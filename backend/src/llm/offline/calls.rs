@@ -8,28 +8,28 @@ use super::markdown::{bold, count, escape, id};
 use super::{NO_BASE, Step, calls_by_id, help, unknown};
 use crate::llm::{Message, Request};
 
-/// The step that answers the user's message.
-pub(super) fn for_message(text: &str, request: &Request) -> Step {
+/// The step that answers the user's message, with the texts of the documents attached to it.
+pub(super) fn for_message(text: &str, documents: &[&str], request: &Request) -> Step {
     match command::parse(text) {
-        Parsed::Command(command) => plan(&command, request),
+        Parsed::Command(command) => plan(&command, documents, request),
         Parsed::Problem(problem) => Step::Say(problem),
         Parsed::Unknown => Step::Say(unknown(text)),
     }
 }
 
-fn plan(command: &Command, request: &Request) -> Step {
+fn plan(command: &Command, documents: &[&str], request: &Request) -> Step {
     let base = request.base_id.as_deref().map(str::trim).filter(|b| !b.is_empty());
     match (command, base) {
         (Command::Help, _) => Step::Say(help()),
         (Command::ListBases, _) => Step::call("Looking up the bases this connection reaches.", "list_bases", json!({})),
         (Command::More, _) => more(&request.messages),
         (_, None) => Step::Say(NO_BASE.to_owned()),
-        (command, Some(base)) => on_base(command, base),
+        (command, Some(base)) => on_base(command, base, documents),
     }
 }
 
 /// The calls for a command on the selected base.
-fn on_base(command: &Command, base: &str) -> Step {
+fn on_base(command: &Command, base: &str, documents: &[&str]) -> Step {
     let target = |table: &str| {
         let mut arguments = Map::new();
         arguments.insert("base_id".into(), base.into());
@@ -66,6 +66,17 @@ fn on_base(command: &Command, base: &str) -> Step {
         Command::Add { table, fields } => {
             Step::call(format!("Adding a record to {}.", bold(table)), "create_records", with(table, json!({ "records": [fields], "typecast": true })))
         }
+        Command::AddLines { table, field } => match lines(documents) {
+            Err(problem) => Step::Say(problem),
+            Ok(lines) => {
+                let records: Vec<Value> = lines.iter().map(|line| json!({ field.as_str(): line })).collect();
+                Step::call(
+                    format!("Adding {} to {}, one for each line.", count(records.len(), "record", "records"), bold(table)),
+                    "create_records",
+                    with(table, json!({ "records": records, "typecast": true })),
+                )
+            }
+        },
         Command::Update { table, record_id, fields } => Step::call(
             format!("Updating record {} in {}.", id(record_id), bold(table)),
             "update_records",
@@ -117,6 +128,34 @@ fn more(messages: &[Message]) -> Step {
     }
 }
 
+/// The non-empty lines of the attached documents, without list markers (`-`, `*`, `•`,
+/// `1.`, `[ ]`), at most as many as one call writes.
+fn lines(documents: &[&str]) -> Result<Vec<String>, String> {
+    if documents.is_empty() {
+        return Err("Attach a text file first (the paperclip beside the message box), then ask again in the same message.".into());
+    }
+    let lines: Vec<String> = documents.iter().flat_map(|d| d.lines()).map(without_marker).filter(|l| !l.is_empty()).collect();
+    match lines.len() {
+        0 => Err("The attached file has no lines with text in them.".into()),
+        n if n > MAX_LINES => Err(format!(
+            "The attached file has {n} lines; I add at most {MAX_LINES} at a time. For more, import it into the table from the Files page."
+        )),
+        _ => Ok(lines),
+    }
+}
+
+/// Records one command may add from a file's lines (the tools' limit for one call).
+const MAX_LINES: usize = 100;
+
+fn without_marker(line: &str) -> String {
+    let line = line.trim();
+    let line = line.strip_prefix("[ ]").or_else(|| line.strip_prefix("[x]")).unwrap_or(line).trim_start();
+    let line = line.strip_prefix(['-', '*', '•']).unwrap_or(line).trim_start();
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    let numbered = line.get(digits..).filter(|_| digits > 0).and_then(|rest| rest.strip_prefix(['.', ')']));
+    numbered.unwrap_or(line).trim().to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -136,6 +175,20 @@ mod tests {
 
     fn call(text: &str) -> (String, Value) {
         calls(text).pop().unwrap()
+    }
+
+    #[test]
+    fn each_line_of_an_attached_file_becomes_a_record_without_its_list_marker() {
+        use crate::llm::documents::{Document, with_documents};
+        let file = Document { name: "todo.txt", parts: "whole".into(), text: "- Call the printer\n\n2. Book the room\n[ ] Send the invites\n" };
+        let (name, arguments) = call(&with_documents("add a record to Tasks for each line of the attached file", &[file]));
+        assert_eq!(name, "create_records");
+        assert_eq!(
+            arguments["records"],
+            json!([{ "Name": "Call the printer" }, { "Name": "Book the room" }, { "Name": "Send the invites" }])
+        );
+        let none = answer(&request(Some(BASE), vec![Message::User("add a record to Tasks for each line".into())]));
+        assert!(none.tool_calls.is_empty() && none.text.contains("Attach a text file"), "{}", none.text);
     }
 
     /// Checks `value` against a tool's JSON Schema as schemars writes it: types, enums, required
@@ -369,7 +422,7 @@ mod tests {
 
     #[test]
     fn more_without_a_listing_says_how_to_start_one() {
-        let step = for_message("more", &request(Some(BASE), vec![Message::User("more".into())]));
+        let step = for_message("more", &[], &request(Some(BASE), vec![Message::User("more".into())]));
         let Step::Say(text) = step else { panic!("{step:?}") };
         assert!(text.contains("show records from"), "{text}");
     }

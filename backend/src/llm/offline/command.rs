@@ -12,6 +12,8 @@ use crate::model::airtable::RecordId;
 
 /// Records shown when the command doesn't say how many.
 pub(super) const DEFAULT_LIMIT: u32 = 10;
+/// The field each line goes to when the command doesn't name one.
+pub(super) const DEFAULT_LINE_FIELD: &str = "Name";
 /// The most records one page holds (the tools' limit).
 const MAX_LIMIT: u32 = 100;
 
@@ -35,6 +37,8 @@ pub(super) enum Command {
     Get { table: String, record_id: String },
     Search { table: String, query: String },
     Add { table: String, fields: Map<String, Value> },
+    /// A record for each line of the documents attached to the message, the line in `field`.
+    AddLines { table: String, field: String },
     Update { table: String, record_id: String, fields: Map<String, Value> },
     Delete { table: String, record_ids: Vec<String> },
     Count { table: String },
@@ -115,6 +119,10 @@ pub(super) fn parse(message: &str) -> Parsed {
         .or_else(|| find.captures(text))
     {
         return Parsed::Command(Command::Search { table: table(&c), query: unquote(&c["q"]) });
+    }
+    if let Some(c) = re!(r"(?:add|create|insert|make)(?: an?| one)?(?: new)? (?:record|row|entry|task)s? (?:to|in|into) (?:the )?(?P<t>{NAME}),? (?:for|from) (?:each|every) (?:line|item)(?: (?:of|in) (?:the|this|my) (?:attached )?(?:file|document|attachment|text))?(?:,? (?:as|into|in) (?:the )?(?:field )?(?P<f>{NAME}))?").captures(text) {
+        let field = c.name("f").map_or_else(|| DEFAULT_LINE_FIELD.to_owned(), |f| unquote(f.as_str()));
+        return Parsed::Command(Command::AddLines { table: table(&c), field });
     }
     if let Some(c) = re!(r"(?:add|create|insert|new)(?: an?| one)?(?: new)? (?:record|row|entry) (?:to|in|into|for) (?:the )?(?P<t>{NAME})(?:,? with |: |, )(?P<a>.+)").captures(text) {
         return match assignments(&c["a"]) {
@@ -483,6 +491,16 @@ mod tests {
                 fields: fields(json!({ "Name": "Write report, then send", "Status": "Todo", "Estimate": 3, "Done": false, "Code": "007" })),
             }
         );
+    }
+
+    #[test]
+    fn a_record_for_each_line_names_its_table_and_maybe_its_field() {
+        assert_eq!(command("add a record to Tasks for each line of the attached file"), Command::AddLines { table: "Tasks".into(), field: "Name".into() });
+        assert_eq!(
+            command("Create records in \"My Tasks\" for every line of this document as Title."),
+            Command::AddLines { table: "My Tasks".into(), field: "Title".into() }
+        );
+        assert_eq!(command("make a task in Tasks for each line, into the field \"Task name\""), Command::AddLines { table: "Tasks".into(), field: "Task name".into() });
     }
 
     #[test]
