@@ -61,6 +61,7 @@ test('a CSV dropped on /files is mapped (one column skipped, one new single sele
   await expect(attached).toContainText('actions.txt');
   const message = page.getByRole('textbox', { name: 'Message' });
   await message.fill('add a record to Tasks for each line of the attached file');
+  await page.screenshot({ path: 'test-results/chat-attaching.png' });
   await message.press('Enter');
   const log = page.getByRole('log');
   await expect(log.getByRole('article', { name: 'You' }).last().getByRole('link', { name: 'actions.txt' })).toBeVisible();
@@ -70,6 +71,8 @@ test('a CSV dropped on /files is mapped (one column skipped, one new single sele
   await approval.getByRole('button', { name: 'Allow once' }).click();
   await expect(log.getByRole('group', { name: 'Tool call create_records' }).last()).toContainText('Done');
   await expect(log.getByRole('article', { name: 'Assistant' }).last()).toContainText('3');
+  await log.getByRole('article', { name: 'You' }).last().scrollIntoViewIfNeeded();
+  await page.screenshot({ path: 'test-results/chat-attached.png' });
 
   await page.goto('/bases');
   await page.getByRole('link', { name: 'Product launch (demo)' }).click();

@@ -109,7 +109,7 @@ fn FilesScreen() -> impl IntoView {
         <section class="page files-page">
             <h1>"Files"</h1>
             <p class="hint">
-                "Bring CSV, Excel (XLSX, XLS, ODS) and JSON files into your tables: drop one here, check how its columns will be written, map them to fields and import. Uploaded files are deleted after 30 days, or the period your administrator set."
+                "Bring CSV, Excel (XLSX, XLS, ODS) and JSON files into your tables: drop one here, check how its columns will be written, map them to fields and import. Documents for the assistant (text, Markdown, PDF, Word) are attached in the chat. Uploaded files are deleted after 30 days, or the period your administrator set."
             </p>
             <UploadZone />
             {move || delete.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}

@@ -141,7 +141,7 @@ fn FileView(file: FileSummary, table: Option<(Result<Preview, AppError>, Result<
     let summary = format!("{} · {} · {} rows", file.kind.label(), size(file.size), grouped(rows));
     let sheets = file.sheets.clone();
     let body = match table {
-        None => view! { <p>"This is a document, not a table, so it can't be imported. Handing documents to the assistant in the chat is not available yet."</p> }.into_any(),
+        None => view! { <p>"This is a document, not a table, so it can't be imported. Attach it to a message in the chat (Attach, beside the message box) and the assistant reads it."</p> }.into_any(),
         Some((Ok(preview), Ok(target))) => view! {
             <PreviewTable preview=preview.clone() />
             <MappingForm file_id=file.id.clone() file_name=file.name.clone() sheet=sheet.get_untracked() columns=preview.columns target screen />
