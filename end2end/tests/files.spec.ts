@@ -74,6 +74,18 @@ test('a CSV dropped on /files is mapped (one column skipped, one new single sele
   await log.getByRole('article', { name: 'You' }).last().scrollIntoViewIfNeeded();
   await page.screenshot({ path: 'test-results/chat-attached.png' });
 
+  // An import started from the chat shows its progress there.
+  await message.fill(`import people.csv into "Crew ${stamp}"`);
+  await message.press('Enter');
+  const importing = log.getByRole('group', { name: 'Approval needed: import_file' });
+  await importing.getByRole('button', { name: 'Allow once' }).click();
+  const chatCard = log.getByRole('group', { name: 'Tool call import_file' }).getByTestId('import');
+  await expect(chatCard).toContainText('100%', { timeout: 60_000 });
+  await expect(chatCard).toContainText('30 of 30 rows');
+  await expect(chatCard.getByRole('link', { name: `Crew ${stamp}` })).toBeVisible();
+  await chatCard.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: 'test-results/chat-import.png' });
+
   await page.goto('/bases');
   await page.getByRole('link', { name: 'Product launch (demo)' }).click();
   await page.getByRole('link', { name: 'Tasks', exact: true }).click();

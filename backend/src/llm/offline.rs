@@ -27,6 +27,7 @@ pub const GRAMMAR: &str = "\
 - `show recAbC123dEf456gH from Tasks`: one whole record
 - `add a record to Tasks with Name=\"Write report\", Status=Todo`: a new record
 - `add a record to Tasks for each line of the attached file as Name`: a record for each line of a text file attached to the message (the line goes in Name unless another field is named)
+- `import people.csv into Tasks`: import an uploaded file into a table (a new table when none has that name), in the background
 - `update recAbC123dEf456gH in Tasks set Status=Done`: change a record's fields
 - `delete recAbC123dEf456gH from Tasks`: delete a record
 - `count records in Tasks`: how many records a table has

@@ -77,6 +77,8 @@ fn on_base(command: &Command, base: &str, documents: &[&str]) -> Step {
                 )
             }
         },
+        // The file is named; its ID comes from the listing (results.rs makes the import call).
+        Command::Import { file, table } => Step::call(format!("Looking for {} among your files, to import it into {}.", bold(file), bold(table)), "list_files", json!({})),
         Command::Update { table, record_id, fields } => Step::call(
             format!("Updating record {} in {}.", id(record_id), bold(table)),
             "update_records",

@@ -39,6 +39,8 @@ pub(super) enum Command {
     Add { table: String, fields: Map<String, Value> },
     /// A record for each line of the documents attached to the message, the line in `field`.
     AddLines { table: String, field: String },
+    /// An uploaded file, by its name, imported into a table (a new one when none has its name).
+    Import { file: String, table: String },
     Update { table: String, record_id: String, fields: Map<String, Value> },
     Delete { table: String, record_ids: Vec<String> },
     Count { table: String },
@@ -119,6 +121,9 @@ pub(super) fn parse(message: &str) -> Parsed {
         .or_else(|| find.captures(text))
     {
         return Parsed::Command(Command::Search { table: table(&c), query: unquote(&c["q"]) });
+    }
+    if let Some(c) = re!(r"import(?: the)?(?: file)? (?P<f>{NAME}) (?:into|to|in) (?:the )?(?:table )?(?P<t>{NAME})").captures(text) {
+        return Parsed::Command(Command::Import { file: unquote(&c["f"]), table: table(&c) });
     }
     if let Some(c) = re!(r"(?:add|create|insert|make)(?: an?| one)?(?: new)? (?:record|row|entry|task)s? (?:to|in|into) (?:the )?(?P<t>{NAME}),? (?:for|from) (?:each|every) (?:line|item)(?: (?:of|in) (?:the|this|my) (?:attached )?(?:file|document|attachment|text))?(?:,? (?:as|into|in) (?:the )?(?:field )?(?P<f>{NAME}))?").captures(text) {
         let field = c.name("f").map_or_else(|| DEFAULT_LINE_FIELD.to_owned(), |f| unquote(f.as_str()));
@@ -501,6 +506,15 @@ mod tests {
             Command::AddLines { table: "My Tasks".into(), field: "Title".into() }
         );
         assert_eq!(command("make a task in Tasks for each line, into the field \"Task name\""), Command::AddLines { table: "Tasks".into(), field: "Task name".into() });
+    }
+
+    #[test]
+    fn import_names_the_file_and_the_table() {
+        assert_eq!(command("import people.csv into Tasks"), Command::Import { file: "people.csv".into(), table: "Tasks".into() });
+        assert_eq!(
+            command("Import the file \"Q3 sales.xlsx\" into the table \"Sales in 2026\""),
+            Command::Import { file: "Q3 sales.xlsx".into(), table: "Sales in 2026".into() }
+        );
     }
 
     #[test]

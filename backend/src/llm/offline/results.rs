@@ -30,6 +30,12 @@ pub(super) fn answer(request: &Request, results: &[ToolResult]) -> Step {
     {
         return count_next(only, calls.get(only.call_id.as_str()).copied());
     }
+    if let (Some(Command::Import { file, table }), [only]) = (&command, results)
+        && only.name == "list_files"
+        && only.content.get("error").is_none()
+    {
+        return import_next(&only.content, file, table, request.base_id.as_deref().unwrap_or_default());
+    }
     // A listing's field names only order its columns; they are not part of the answer.
     let auxiliary = |result: &ToolResult| {
         results.len() > 1
@@ -54,6 +60,24 @@ fn count_next(described: &ToolResult, call: Option<&ToolCall>) -> Step {
     Step::call("", "analyze_table_data", json!({ "base_id": base, "table": table, "fields": fields }))
 }
 
+/// The import of the newest file named `file` (in any case), or why there is none.
+fn import_next(listed: &Value, file: &str, table: &str, base: &str) -> Step {
+    let files = listed.get("files").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let named = files.iter().find(|f| f.get("name").and_then(Value::as_str).is_some_and(|n| n.eq_ignore_ascii_case(file)));
+    match named.and_then(|f| f.get("file_id")) {
+        Some(file_id) => Step::call(
+            format!("Importing {} into {} in the background.", bold(file), bold(table)),
+            "import_file",
+            json!({ "file_id": file_id, "base_id": base, "table": table }),
+        ),
+        None => {
+            let names: Vec<String> = files.iter().filter_map(|f| f.get("name").and_then(Value::as_str)).take(10).map(bold).collect();
+            let yours = if names.is_empty() { "You have no files yet.".to_owned() } else { format!("Your files: {}.", names.join(", ")) };
+            Step::Say(format!("I found no file named {}. Upload it on the Files page first. {yours}", bold(file)))
+        }
+    }
+}
+
 /// One tool's result as Markdown.
 fn one(result: &ToolResult, call: Option<&ToolCall>, messages: &[Message]) -> String {
     let content = &result.content;
@@ -70,6 +94,7 @@ fn one(result: &ToolResult, call: Option<&ToolCall>, messages: &[Message]) -> St
         "update_records" => written(content, "updated", "Updated", "in", call, messages),
         "delete_records" => deleted(content),
         "analyze_table_data" => counted(content),
+        "import_file" => escape(text(content, "message")),
         other => generic(other, content),
     }
 }
@@ -439,6 +464,17 @@ mod tests {
 
     fn rec(id: &str, fields: Value) -> Value {
         json!({ "id": id, "createdTime": "2026-01-01T00:00:00.000Z", "fields": fields })
+    }
+
+    #[test]
+    fn an_import_finds_its_file_by_name_then_imports_it() {
+        let listed = json!({ "files": [{ "file_id": "f-2", "name": "People.csv" }, { "file_id": "f-1", "name": "people.csv" }] });
+        let next = after("import people.csv into Staff", vec![listed.clone()]);
+        assert_eq!(next.tool_calls.len(), 1);
+        assert_eq!(next.tool_calls[0].name, "import_file");
+        assert_eq!(next.tool_calls[0].arguments, json!({ "file_id": "f-2", "base_id": BASE, "table": "Staff" }), "the newest of that name");
+        let missing = said("import sales.csv into Staff", vec![listed]);
+        assert!(missing.contains("no file named **sales.csv**") && missing.contains("**People.csv**"), "{missing}");
     }
 
     #[test]
