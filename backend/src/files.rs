@@ -262,6 +262,19 @@ impl Files {
         Ok(())
     }
 
+    /// Deletes every file of a user whose account is going, bytes and all (their rows would
+    /// go with the account, but the bytes on disk would not). Answers how many went.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn delete_all(&self, user: &UserId) -> Result<u64, FileError> {
+        let ids = self.inner.store.take_all(user).await?;
+        for id in &ids {
+            upload::discard(&self.path_of(id)).await;
+        }
+        Ok(ids.len() as u64)
+    }
+
     /// Deletes every file past its expiry. Answers how many went.
     ///
     /// # Errors

@@ -380,7 +380,7 @@ impl Sagas {
     /// What is wrong with the call (nothing is recorded then), or why the write failed, after
     /// what it had applied was undone.
     pub async fn write_as(&self, ctx: &ToolContext, source: SagaSource, tool: &str, arguments: Value) -> Result<Value, ToolError> {
-        let user = &caller(ctx)?;
+        let user = &ctx.user()?;
         // A call that can't be right is refused before a saga exists for it.
         let write = Write::prepare(ctx, tool, arguments.clone()).await?;
         let title = describe(&write);
@@ -419,10 +419,6 @@ impl Sagas {
 }
 
 /// Whose change a tool call makes: changes always belong to a signed-in user.
-fn caller(ctx: &ToolContext) -> Result<UserId, ToolError> {
-    ctx.user_id.as_deref().and_then(UserId::parse).ok_or_else(|| ToolError::Invalid("Changes need a signed-in user.".into()))
-}
-
 /// A saga's failure inside a tool call, logged, and shown as the generic message.
 fn internal(e: SagaError) -> ToolError {
     ToolError::Invalid(e.shown())
@@ -458,7 +454,7 @@ impl Recorder for Sagas {
     }
 
     async fn undo(&self, ctx: &ToolContext, change_id: &str, overwrite: bool) -> Result<Value, ToolError> {
-        match Sagas::undo(self, &caller(ctx)?, change_id, overwrite).await {
+        match Sagas::undo(self, &ctx.user()?, change_id, overwrite).await {
             Ok(outcome) => {
                 let message = outcome.message();
                 let mut answer = serde_json::to_value(&outcome).unwrap_or_default();

@@ -20,7 +20,7 @@ use crate::components::time::format_ms;
 use crate::error::AppError;
 
 pub use detail::FilePage;
-use progress::{ImportCard, ticker};
+use progress::{ImportList, ticker};
 
 
 /// The caller's files, newest first.
@@ -122,21 +122,7 @@ fn FilesScreen() -> impl IntoView {
                     }
                 })}
             </Transition>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let list = imports.await.unwrap_or_default();
-                    running.set(list.iter().any(|i| !i.status.is_finished()));
-                    (!list.is_empty()).then(|| view! {
-                        <h2>"Imports"</h2>
-                        <div class="imports">
-                            {list.into_iter().map(|import| view! {
-                                <p class="import-file"><a href=format!("/files/{}", import.file_id)>{import.file_name.clone()}</a></p>
-                                <ImportCard import cancel />
-                            }).collect_view()}
-                        </div>
-                    })
-                })}
-            </Transition>
+            <ImportList imports running cancel with_file=true />
         </section>
     }
 }

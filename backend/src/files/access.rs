@@ -4,7 +4,6 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::{FileError, Files, ImportOrigin};
-use crate::auth::UserId;
 use crate::model::files::{ColumnMapping, ImportRequest};
 use crate::model::sagas::SagaSource;
 use crate::shown::Shown;
@@ -13,7 +12,7 @@ use crate::tools::{FileAccess, ImportFileInput, ToolContext, ToolError};
 #[async_trait]
 impl FileAccess for Files {
     async fn list(&self, ctx: &ToolContext) -> Result<Value, ToolError> {
-        let files = self.list(&caller(ctx)?).await.map_err(tool_error)?;
+        let files = self.list(&ctx.user()?).await.map_err(tool_error)?;
         let listed: Vec<Value> = files
             .iter()
             .map(|f| {
@@ -32,7 +31,7 @@ impl FileAccess for Files {
     }
 
     async fn import(&self, ctx: &ToolContext, input: ImportFileInput) -> Result<Value, ToolError> {
-        let user = caller(ctx)?;
+        let user = ctx.user()?;
         let request = ImportRequest {
             file_id: input.file_id,
             sheet: None,
@@ -60,10 +59,6 @@ impl FileAccess for Files {
             "message": message,
         }))
     }
-}
-
-fn caller(ctx: &ToolContext) -> Result<UserId, ToolError> {
-    ctx.user_id.as_deref().and_then(UserId::parse).ok_or_else(|| ToolError::Invalid("Files belong to a signed-in user.".into()))
 }
 
 fn tool_error(e: FileError) -> ToolError {

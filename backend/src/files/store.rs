@@ -104,6 +104,12 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Deletes the rows of all the user's files and answers their IDs.
+    pub async fn take_all(&self, user: &UserId) -> Result<Vec<String>, FileError> {
+        let ids: Vec<String> = sqlx::query_scalar("DELETE FROM files WHERE user_id = $1 RETURNING id").bind(user.as_str()).fetch_all(self.db.pool()).await?;
+        Ok(ids)
+    }
+
     /// Deletes the rows of files expired by `now_ms` and answers their IDs.
     pub async fn take_expired(&self, now_ms: i64) -> Result<Vec<String>, FileError> {
         let ids: Vec<String> = sqlx::query_scalar("DELETE FROM files WHERE expires_ms <= $1 RETURNING id").bind(now_ms).fetch_all(self.db.pool()).await?;

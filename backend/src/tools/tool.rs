@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::airtable::{AirtableError, Client};
+use crate::auth::UserId;
 use crate::model::analytics::ToolSource;
 use crate::model::tools::ToolHints;
 
@@ -30,6 +31,14 @@ impl ToolContext {
     pub fn in_conversation(mut self, conversation_id: &str) -> Self {
         self.conversation_id = Some(conversation_id.to_owned());
         self
+    }
+
+    /// The user who called, for tools whose work belongs to someone (changes, files).
+    ///
+    /// # Errors
+    /// `Invalid` when no signed-in user made the call.
+    pub fn user(&self) -> Result<UserId, ToolError> {
+        self.user_id.as_deref().and_then(UserId::parse).ok_or_else(|| ToolError::Invalid("This tool works for a signed-in user only.".into()))
     }
 }
 

@@ -62,7 +62,10 @@ async fn deleting_an_account_takes_everything_it_owns(app: TestApp) {
     let bob = app.services.auth.users.create("bob@example.com", PASSWORD, false).await.unwrap();
     app.services.sandbox.provision(&ada.id).await.unwrap();
     app.services.sandbox.provision(&bob.id).await.unwrap();
-    app.services.auth.api_keys.create(&ada.id, "script", Scope::Write).await.unwrap();
+    let key = app.services.auth.api_keys.create(&ada.id, "script", Scope::Write).await.unwrap().key;
+    let upload = app.uploaded(&key, "notes.txt", b"Ada's notes".to_vec()).await;
+    let bytes = app.db.dir().join("files").join(&upload.id);
+    assert!(bytes.exists(), "the upload is on disk at {}", bytes.display());
     let gemini = backend::llm::LlmChoice {
         provider: backend::model::llm::LlmProvider::Gemini,
         model: String::new(),
@@ -77,8 +80,17 @@ async fn deleting_an_account_takes_everything_it_owns(app: TestApp) {
     let deleted = app.as_browser(&cookie, "/api/account/delete", &[("password", PASSWORD)]).await;
     assert!(deleted.status().is_success() || deleted.status().is_redirection(), "{}", deleted.status());
 
+    assert!(!bytes.exists(), "an uploaded file's bytes go with the account");
     let pool = app.services.db.pool();
-    for (table, column) in [("users", "id"), ("sessions", "user_id"), ("api_keys", "user_id"), ("sandbox_tokens", "user_id"), ("sandbox_bases", "user_id"), ("llm_settings", "user_id")]
+    for (table, column) in [
+        ("users", "id"),
+        ("sessions", "user_id"),
+        ("api_keys", "user_id"),
+        ("sandbox_tokens", "user_id"),
+        ("sandbox_bases", "user_id"),
+        ("llm_settings", "user_id"),
+        ("files", "user_id"),
+    ]
     {
         let sql = format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1");
         let (left,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ada.id.as_str()).fetch_one(pool).await.unwrap();

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::progress::{ImportCard, ticker};
+use super::progress::{ImportList, ticker};
 use super::{CancelImport, ImportFile, get_file, list_imports, preview_file, size};
 use crate::components::numbers::grouped;
 use crate::components::signed_in::SignedIn;
@@ -120,16 +120,7 @@ fn FileScreen() -> impl IntoView {
             </Transition>
             {move || screen.import.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
             {move || cancel.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let list = imports.await.unwrap_or_default();
-                    running.set(list.iter().any(|i| !i.status.is_finished()));
-                    (!list.is_empty()).then(|| view! {
-                        <h2>"Imports"</h2>
-                        <div class="imports">{list.into_iter().map(|import| view! { <ImportCard import cancel /> }).collect_view()}</div>
-                    })
-                })}
-            </Transition>
+            <ImportList imports running cancel with_file=false />
         </section>
     }
 }

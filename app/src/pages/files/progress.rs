@@ -7,6 +7,8 @@ use std::time::Duration;
 use backend::model::files::{ImportProgress, ImportStatus};
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 use super::{CancelImport, import_status};
 use crate::components::numbers::grouped;
 
@@ -27,6 +29,36 @@ pub fn ticker(active: Signal<bool>, every: Duration) -> ReadSignal<u32> {
         }
     });
     ticks
+}
+
+/// A page's imports, each as its card (under its file's name when `with_file`). Tells the page
+/// through `running` whether one still runs, so that it keeps asking for fresh figures.
+#[component]
+pub fn ImportList(
+    imports: Resource<Result<Vec<ImportProgress>, AppError>>,
+    running: RwSignal<bool>,
+    cancel: ServerAction<CancelImport>,
+    with_file: bool,
+) -> impl IntoView {
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let list = imports.await.unwrap_or_default();
+                running.set(list.iter().any(|i| !i.status.is_finished()));
+                (!list.is_empty()).then(|| view! {
+                    <h2>"Imports"</h2>
+                    <div class="imports">
+                        {list.into_iter().map(|import| view! {
+                            {with_file.then(|| view! {
+                                <p class="import-file"><a href=format!("/files/{}", import.file_id)>{import.file_name.clone()}</a></p>
+                            })}
+                            <ImportCard import cancel />
+                        }).collect_view()}
+                    </div>
+                })
+            })}
+        </Transition>
+    }
 }
 
 /// One import followed from elsewhere (the chat): fetched in the browser every second until it

@@ -5,12 +5,14 @@ use leptos::prelude::*;
 use crate::error::AppError;
 
 /// Deletes the caller's account after checking their password. Their sessions, tokens, keys,
-/// Airtable token and sandbox bases go with it.
+/// Airtable token, sandbox bases and uploaded files go with it.
 #[server(prefix = "/api", endpoint = "account/delete")]
 pub async fn delete_account(password: String) -> Result<(), AppError> {
     let principal = crate::auth::require_writer()?;
-    let auth = crate::auth::services().auth;
+    let services = crate::auth::services();
+    let auth = services.auth;
     auth.confirm_password(&principal.user, &password, crate::auth::client_ip()).await?;
+    services.files.delete_all(&principal.user.id).await?;
     auth.users.delete(&principal.user.id).await?;
     if let Ok(session) = crate::auth::session().await {
         // The rows are gone with the user; this clears the cookie too.
