@@ -190,6 +190,7 @@ impl From<backend::chat::ChatError> for AppError {
         let message = e.to_string();
         let mapped = match e {
             E::NotFound => Self::NotFound("That conversation".into()),
+            E::FileNotFound => Self::NotFound("That file".into()),
             E::Invalid(_) => Self::Invalid(message),
             E::Busy => Self::Conflict(message),
             E::OverBudget(_) => Self::OverBudget(message),

@@ -54,6 +54,9 @@ pub enum ChatError {
     Busy,
     #[error("{0}")]
     OverBudget(String),
+    /// A file attached to a message is not the user's, or is gone.
+    #[error("That file was not found. It may have expired or been deleted; upload it again.")]
+    FileNotFound,
     #[error(transparent)]
     Db(#[from] crate::db::DbError),
 }

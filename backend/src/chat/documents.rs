@@ -92,7 +92,10 @@ pub(crate) async fn attach(files: &Files, user: &UserId, file_ids: &[String], to
 }
 
 fn refused(error: &FileError) -> ChatError {
-    ChatError::Invalid(format!("That file can't be attached. {}", error.shown()))
+    match error {
+        FileError::NotFound => ChatError::FileNotFound,
+        other => ChatError::Invalid(format!("That file can't be attached. {}", other.shown())),
+    }
 }
 
 /// `text` in parts of about `part_chars` characters, each ending at a line end where one is

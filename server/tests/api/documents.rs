@@ -144,8 +144,9 @@ async fn files_that_cant_be_attached_are_refused_with_the_reason(app: TestApp) {
     let theirs = app.uploaded(&ada.token, "mine.txt", b"Ada's notes".to_vec()).await;
     let body = serde_json::json!({ "message": "Read this", "attachments": [theirs.id] });
     let answered = app.client.post(app.url("/api/chat")).bearer_auth(&bob).json(&body).send().await.unwrap();
-    let message = refused(answered).await;
-    assert!(message.contains("not found"), "{message}");
+    assert_eq!(answered.status(), StatusCode::NOT_FOUND);
+    let message = answered.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
+    assert!(message.contains("file was not found"), "{message}");
 
     let many: Vec<&str> = std::iter::repeat_n(theirs.id.as_str(), 6).collect();
     let message = refused(ada.post_chat_with("Read these", None, &many).await).await;

@@ -874,12 +874,11 @@ fn cases(ada: &Ada, bob: &Bob) -> BTreeMap<String, Case> {
         ),
         (
             "/api/chat/send".into(),
-            json_call(
-                bob,
-                "/api/chat/send",
-                conversation(json!({ "message": "list tables" })),
-                Refused,
-            ),
+            Case::Calls(vec![
+                server_fn(bob, "/api/chat/send", Body::Json(conversation(json!({ "message": "list tables" }))), Refused),
+                // A new conversation of B's own, with Ada's file attached.
+                server_fn(bob, "/api/chat/send", Body::Json(json!({ "message": "read this", "attachments": [ada.file] })), Refused),
+            ]),
         ),
         (
             "/api/chat/answer".into(),
@@ -1065,14 +1064,17 @@ fn cases(ada: &Ada, bob: &Bob) -> BTreeMap<String, Case> {
         // Ada's conversation ID starts one of B's own, which can't read Ada's base.
         (
             "POST /api/chat".into(),
-            Case::Calls(vec![Call {
-                method: Method::POST,
-                path: "/api/chat".into(),
-                body: Body::Json(chat_body.clone()),
-                bearer: bob.token.clone(),
-                headers: vec![],
-                expect: OwnOnly,
-            }]),
+            Case::Calls(vec![
+                Call {
+                    method: Method::POST,
+                    path: "/api/chat".into(),
+                    body: Body::Json(chat_body.clone()),
+                    bearer: bob.token.clone(),
+                    headers: vec![],
+                    expect: OwnOnly,
+                },
+                server_fn(bob, "/api/chat", Body::Json(json!({ "message": "read this", "attachments": [ada.file] })), Refused),
+            ]),
         ),
         (
             "POST /api/chat/stream".into(),
