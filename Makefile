@@ -11,7 +11,7 @@ export PYAIRTABLE_TEST_POSTGRES_URL ?= postgres://postgres:postgres@127.0.0.1:54
 help:
 	@echo "make run    build (release) and start PyAirtable on http://127.0.0.1:8000"
 	@echo "make test   run every test: Rust on SQLite and PostgreSQL, then Playwright in Chromium"
-	@echo "make bench  print benchmark figures (release build; about 15 minutes with the one-million-event load)"
+	@echo "make bench  print benchmark figures (release build; about 25 minutes with the one-million-event load and the imports)"
 	@echo "make fuzz   fuzz the sandbox's formula and write-body parsers, FUZZ_SECONDS (60) each; not part of make test"
 
 tools:

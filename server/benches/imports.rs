@@ -36,7 +36,7 @@ async fn pace() -> anyhow::Result<()> {
     let bench = support::start().await?;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("pace.csv");
-    write_csv(&path, |n| n < PACE_ROWS)?;
+    write_csv(&path, |rows, _| rows < PACE_ROWS)?;
     let file = upload(&bench, &path).await?;
     let started = Instant::now();
     let progress = import(&bench, &file).await?;
@@ -68,12 +68,7 @@ async fn memory() -> anyhow::Result<()> {
     .await?;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("big.csv");
-    let mut written = 0u64;
-    write_csv(&path, |_| {
-        // About 70 bytes a row: stop once past the size.
-        written += 70;
-        written < BIG_BYTES
-    })?;
+    write_csv(&path, |_, bytes| bytes < BIG_BYTES)?;
     let size = std::fs::metadata(&path)?.len();
 
     let idle = resident();
@@ -111,15 +106,17 @@ async fn memory() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A CSV of rows (name, amount, status, date) for as long as `more(row)` says.
-fn write_csv(path: &Path, mut more: impl FnMut(usize) -> bool) -> anyhow::Result<()> {
+/// A CSV of rows (name, amount, status, date) for as long as `more(rows, bytes)` says.
+fn write_csv(path: &Path, more: impl Fn(usize, u64) -> bool) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(out, "Name,Amount,Status,Due")?;
-    let mut n = 0;
-    while more(n) {
+    let header = "Name,Amount,Status,Due\n";
+    out.write_all(header.as_bytes())?;
+    let (mut n, mut bytes) = (0, header.len() as u64);
+    while more(n, bytes) {
         let status = ["Open", "Done", "Waiting"][n % 3];
-        writeln!(out, "Item number {n:08},{}.{:02},{status},2026-{:02}-{:02}", n % 9_973, n % 100, n % 12 + 1, n % 28 + 1)?;
-        n += 1;
+        let line = format!("Item number {n:08},{}.{:02},{status},2026-{:02}-{:02}\n", n % 9_973, n % 100, n % 12 + 1, n % 28 + 1);
+        out.write_all(line.as_bytes())?;
+        (n, bytes) = (n + 1, bytes + line.len() as u64);
     }
     out.flush()?;
     Ok(())
