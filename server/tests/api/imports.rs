@@ -77,6 +77,20 @@ impl Importer {
         }
     }
 
+    /// Waits until the import has written some rows (however slow the machine), so a stop
+    /// then has something to keep or undo.
+    async fn writing(&self, app: &TestApp, id: &str) {
+        let since = Instant::now();
+        loop {
+            let progress = self.status(app, id).await;
+            if progress.done > 0 {
+                return;
+            }
+            assert!(since.elapsed() < Duration::from_secs(60) && !progress.status.is_finished(), "the import wrote nothing: {progress:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Every record's fields of a table, in creation order.
     async fn records(&self, app: &TestApp, table: &str) -> Vec<Value> {
         let mut all = Vec::new();
@@ -260,7 +274,7 @@ async fn stopping_keeps_what_was_imported_and_cancelling_undoes_it(dialect: Dial
     let file = ada.upload(&app, "rows.csv", csv.into_bytes()).await;
 
     let kept = ada.start(&app, &ada.request(&file, "Kept")).await;
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    ada.writing(&app, &kept.id).await;
     let stopping: ImportProgress = serde_json::from_value(app.post_as(&ada.token, "/api/files/cancel", json!({"id": kept.id, "keep": true})).await).unwrap();
     assert!(matches!(stopping.status, ImportStatus::Stopping | ImportStatus::Stopped), "{stopping:?}");
     let kept = ada.finished(&app, &kept.id).await;
@@ -270,7 +284,7 @@ async fn stopping_keeps_what_was_imported_and_cancelling_undoes_it(dialect: Dial
     assert_eq!(rows, kept.written(), "the progress counts what is in the table");
 
     let undone = ada.start(&app, &ada.request(&file, "Undone")).await;
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    ada.writing(&app, &undone.id).await;
     app.post_as(&ada.token, "/api/files/cancel", json!({"id": undone.id, "keep": false})).await;
     let undone = ada.finished(&app, &undone.id).await;
     assert_eq!(undone.status, ImportStatus::Undone, "{undone:?}");
