@@ -17,7 +17,6 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 pub use cost::{Price, Prices};
-pub use documents::MAX_ATTACHMENTS;
 pub use store::ConversationId;
 
 use self::live::Live;

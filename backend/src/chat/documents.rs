@@ -14,7 +14,7 @@ use crate::model::files::FileKind;
 use crate::shown::Shown;
 
 /// A message carries at most this many documents.
-pub const MAX_ATTACHMENTS: usize = 5;
+const MAX_ATTACHMENTS: usize = 5;
 /// A part is about this many characters (some 2,000 tokens).
 const PART_CHARS: usize = 8_000;
 /// What a token is taken to be, as the history's budget counts it.
@@ -79,10 +79,11 @@ pub(crate) async fn attach(files: &Files, user: &UserId, file_ids: &[String], to
         let mut given = 0;
         let mut kept = 0;
         for part in &parts {
-            if given > 0 && kept + part.chars().count() > each_chars {
+            let chars = part.chars().count();
+            if given > 0 && kept + chars > each_chars {
                 break;
             }
-            kept += part.chars().count();
+            kept += chars;
             given += 1;
         }
         let text = parts.iter().take(given).copied().collect::<String>();
