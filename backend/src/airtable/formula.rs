@@ -250,6 +250,7 @@ mod tests {
         formula.matches(&Row {
             id: "recAAAAAAAAAAAAAA",
             created_ms: 0,
+            modified_ms: 0,
             fields,
             now_ms: 0,
         })
@@ -296,6 +297,7 @@ mod tests {
         Row {
             id: "recAAAAAAAAAAAAAA",
             created_ms: 0,
+            modified_ms: 0,
             fields,
             now_ms: 0,
         }

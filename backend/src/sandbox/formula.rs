@@ -179,6 +179,9 @@ pub struct Row<'a> {
     pub id: &'a str,
     /// Unix milliseconds, for `CREATED_TIME()`.
     pub created_ms: i64,
+    /// Unix milliseconds of the last change to the record's cells, for `LAST_MODIFIED_TIME()`;
+    /// `created_ms` for a record never changed.
+    pub modified_ms: i64,
     /// Cell values keyed by field name, in Airtable's JSON forms; a missing key is a blank cell.
     pub fields: &'a Map<String, Json>,
     /// Unix milliseconds for `NOW()` and `TODAY()`, passed in so results are reproducible.
@@ -249,6 +252,8 @@ mod testing {
     pub(super) const NOW_MS: i64 = 1_710_504_000_000;
     /// 2024-03-01T10:00:00Z.
     pub(super) const CREATED_MS: i64 = 1_709_287_200_000;
+    /// 2024-03-10T08:30:00Z.
+    pub(super) const MODIFIED_MS: i64 = 1_710_059_400_000;
     pub(super) const RECORD_ID: &str = "recAAAAAAAAAAAAAA";
 
     /// Evaluates `source` against a record holding `fields` (a JSON object).
@@ -274,6 +279,7 @@ mod testing {
         Row {
             id: RECORD_ID,
             created_ms: CREATED_MS,
+            modified_ms: MODIFIED_MS,
             fields,
             now_ms: NOW_MS,
         }

@@ -15,6 +15,8 @@ use crate::model::airtable::{Record, Table};
 pub const NOW_MS: i64 = 1_710_504_000_000;
 /// 2024-03-01T10:00:00Z, when the sample record was created.
 pub const CREATED_MS: i64 = 1_709_287_200_000;
+/// 2024-03-10T08:30:00Z, when the sample record was last modified.
+pub const MODIFIED_MS: i64 = 1_710_059_400_000;
 pub const RECORD_ID: &str = "recAAAAAAAAAAAAAA";
 
 /// A record's cells as a formula sees them, keyed by name: text beyond ASCII, a number, a
@@ -31,7 +33,7 @@ pub fn sample_fields() -> Map<String, Value> {
 pub fn evaluate_formula(source: &str) {
     let Ok(parsed) = Formula::parse(source) else { return };
     let fields = sample_fields();
-    let row = Row { id: RECORD_ID, created_ms: CREATED_MS, fields: &fields, now_ms: NOW_MS };
+    let row = Row { id: RECORD_ID, created_ms: CREATED_MS, modified_ms: MODIFIED_MS, fields: &fields, now_ms: NOW_MS };
     let _ = parsed.field_names();
     let _ = parsed.eval(&row);
     let _ = parsed.matches_within(&row, &Budget::per_listing());
@@ -85,7 +87,7 @@ pub fn write_body(body: &[u8]) -> Result<Vec<Record>, SandboxError> {
             let sent = sent.get(field.id.as_str()).or_else(|| sent.get(&field.name));
             let _ = cells::compare(field, cells.get(field.id.as_str()), sent);
         }
-        let record = StoredRecord { id: RECORD_ID.into(), created_ms: CREATED_MS, auto_number: 1, cells };
+        let record = StoredRecord { id: RECORD_ID.into(), created_ms: CREATED_MS, modified_ms: MODIFIED_MS, auto_number: 1, cells };
         let _ = render(&table, &record, &as_text);
         answered.push(render(&table, &record, &as_asked));
     }

@@ -4,7 +4,6 @@
 use std::cmp::Ordering;
 use std::collections::HashSet;
 
-use chrono::DateTime;
 use serde_json::{Map, Value, json};
 
 use super::cells;
@@ -13,7 +12,7 @@ use super::store::StoredRecord;
 use super::{Sandbox, SandboxError};
 use crate::airtable::{CellFormat, ListQuery};
 use crate::auth::UserId;
-use crate::clock::now_ms;
+use crate::clock::{iso, now_ms};
 use crate::model::airtable::{Direction, FieldType, Record, RecordPage, Table};
 
 /// How records are written out: which fields, keyed how, formatted how.
@@ -60,18 +59,17 @@ impl Output {
     }
 }
 
-/// The ISO form Airtable gives times: `2024-03-01T10:00:00.000Z`.
-pub(super) fn iso_time(ms: i64) -> String {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
 
 /// A record's cells keyed by field ID, with the computed fields filled in.
 pub(super) fn full_cells(table: &Table, record: &StoredRecord) -> Map<String, Value> {
     let mut cells = record.cells.clone();
     for field in &table.fields {
         match field.field_type {
-            FieldType::CreatedTime | FieldType::LastModifiedTime => {
-                cells.insert(field.id.to_string(), json!(iso_time(record.created_ms)));
+            FieldType::CreatedTime => {
+                cells.insert(field.id.to_string(), json!(iso(record.created_ms)));
+            }
+            FieldType::LastModifiedTime => {
+                cells.insert(field.id.to_string(), json!(iso(record.modified_ms)));
             }
             FieldType::AutoNumber => {
                 cells.insert(field.id.to_string(), json!(record.auto_number));
@@ -80,6 +78,11 @@ pub(super) fn full_cells(table: &Table, record: &StoredRecord) -> Map<String, Va
         }
     }
     cells
+}
+
+/// The record as a formula sees it, with `named` its [`named_cells`].
+fn formula_row<'a>(record: &'a StoredRecord, named: &'a Map<String, Value>, now_ms: i64) -> Row<'a> {
+    Row { id: &record.id, created_ms: record.created_ms, modified_ms: record.modified_ms, fields: named, now_ms }
 }
 
 /// A record's cells keyed by field name, as formulas see them.
@@ -103,7 +106,7 @@ pub(super) fn render(table: &Table, record: &StoredRecord, output: &Output) -> R
         let key = if output.by_field_id { field.id.to_string() } else { field.name.clone() };
         fields.insert(key, value);
     }
-    let json = json!({ "id": record.id, "createdTime": iso_time(record.created_ms), "fields": fields });
+    let json = json!({ "id": record.id, "createdTime": iso(record.created_ms), "fields": fields });
     serde_json::from_value(json).expect("a stored record has a valid ID")
 }
 
@@ -212,8 +215,7 @@ fn filter(table: &Table, records: Vec<StoredRecord>, formula: &Formula, now: i64
     let mut kept = Vec::new();
     for record in records {
         let named = named_cells(table, &full_cells(table, &record));
-        let row = Row { id: &record.id, created_ms: record.created_ms, fields: &named, now_ms: now };
-        if formula.matches_within(&row, &budget).map_err(SandboxError::invalid_formula)? {
+        if formula.matches_within(&formula_row(&record, &named, now), &budget).map_err(SandboxError::invalid_formula)? {
             kept.push(record);
         }
     }
@@ -248,7 +250,85 @@ fn sort(table: &Table, rows: &mut [StoredRecord], query: &ListQuery) -> Result<(
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use secrecy::SecretBox;
+
     use super::*;
+    use crate::auth::users::Users;
+    use crate::model::airtable::NewTable;
+    use crate::sandbox::{SandboxSettings, WriteRequest};
+    use crate::secrets::Cipher;
+
+    /// A user's sandbox base holding one table: a name, a role, their created time and their
+    /// last modified time.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        sandbox: Sandbox,
+        owner: UserId,
+        base: String,
+        table: String,
+    }
+
+    impl Fixture {
+        async fn new() -> Self {
+            let (dir, db) = crate::db::migrated_test_db().await;
+            let owner = Users::new(db.clone()).create("ada@example.com", "correct horse battery", false).await.unwrap().id;
+            let sandbox = Sandbox::new(db, Cipher::new(&SecretBox::new(Box::new([7u8; 32]))), SandboxSettings::default());
+            let table: NewTable = serde_json::from_value(json!({ "name": "People", "fields": [
+                { "name": "Name", "type": "singleLineText" },
+                { "name": "Role", "type": "singleLineText" },
+                { "name": "Created", "type": "createdTime", "options": { "result": { "type": "dateTime" } } },
+                { "name": "Modified", "type": "lastModifiedTime", "options": { "result": { "type": "dateTime" } } },
+            ]}))
+            .unwrap();
+            let created = sandbox.create_base(&owner, "Team", &[table]).await.unwrap();
+            let base = created["id"].as_str().unwrap().to_owned();
+            let table = created["tables"][0]["id"].as_str().unwrap().to_owned();
+            Self { _dir: dir, sandbox, owner, base, table }
+        }
+
+        async fn create(&self, name: &str) -> Record {
+            let request = WriteRequest { records: vec![(None, fields(name))], ..WriteRequest::default() };
+            self.sandbox.create_records(&self.owner, &self.base, &self.table, &request).await.unwrap().remove(0)
+        }
+
+        /// Sets the record's name with a PATCH, or a PUT when `replace`.
+        async fn rename(&self, record: &Record, name: &str, replace: bool) -> Record {
+            let request = WriteRequest { records: vec![(Some(record.id.to_string()), fields(name))], replace, ..WriteRequest::default() };
+            self.sandbox.update_records(&self.owner, &self.base, &self.table, &request).await.unwrap().remove(0)
+        }
+
+        async fn stored(&self, record: &Record) -> StoredRecord {
+            self.sandbox.store.records_by_id(&self.table, &[record.id.to_string()]).await.unwrap().remove(0)
+        }
+
+        /// `source` evaluated against the record as it is stored now.
+        async fn eval(&self, record: &Record, source: &str) -> Value {
+            let table = self.sandbox.table(&self.owner, &self.base, &self.table).await.unwrap();
+            let stored = self.stored(record).await;
+            let named = named_cells(&table, &full_cells(&table, &stored));
+            Formula::parse(source).unwrap().eval(&formula_row(&stored, &named, now_ms()))
+        }
+
+        /// The names of the records `formula` lets through.
+        async fn names_matching(&self, formula: &str) -> Vec<String> {
+            let query = ListQuery { filter_by_formula: Some(formula.to_owned()), ..ListQuery::default() };
+            let page = self.sandbox.list_records(&self.owner, &self.base, &self.table, &query).await.unwrap();
+            page.records.iter().map(|r| r.fields["Name"].as_str().unwrap_or_default().to_owned()).collect()
+        }
+    }
+
+    fn fields(name: &str) -> Map<String, Value> {
+        json!({ "Name": name }).as_object().cloned().unwrap_or_default()
+    }
+
+    /// Waits until the clock has passed `ms`, so that what is written next is later than it.
+    async fn clock_past(ms: i64) {
+        while now_ms() <= ms {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
 
     #[test]
     fn an_offset_reads_back_what_it_says() {
@@ -259,6 +339,104 @@ mod tests {
 
     #[test]
     fn times_are_written_as_airtable_writes_them() {
-        assert_eq!(iso_time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[tokio::test]
+    async fn a_new_record_was_last_modified_when_it_was_created() {
+        let f = Fixture::new().await;
+        let record = f.create("Ada").await;
+        let stored = f.stored(&record).await;
+        assert_eq!(stored.modified_ms, stored.created_ms);
+        assert_eq!(f.eval(&record, "LAST_MODIFIED_TIME()").await, json!(record.created_time));
+        assert_eq!(f.eval(&record, "LAST_MODIFIED_TIME() = CREATED_TIME()").await, json!(true));
+    }
+
+    #[tokio::test]
+    async fn an_update_moves_the_last_modified_time_forward_but_not_the_created_time() {
+        let f = Fixture::new().await;
+        let record = f.create("Ada").await;
+        let created_ms = f.stored(&record).await.created_ms;
+        clock_past(created_ms).await;
+        let before = now_ms();
+        f.rename(&record, "Ada Lovelace", false).await;
+        let after = now_ms();
+        let stored = f.stored(&record).await;
+        assert_eq!(stored.created_ms, created_ms);
+        assert!((before..=after).contains(&stored.modified_ms), "{before} <= {} <= {after}", stored.modified_ms);
+        assert_eq!(f.eval(&record, "CREATED_TIME()").await, json!(record.created_time));
+        assert_eq!(f.eval(&record, "LAST_MODIFIED_TIME()").await, json!(iso(stored.modified_ms)));
+        assert_eq!(f.eval(&record, "IS_AFTER(LAST_MODIFIED_TIME(), CREATED_TIME())").await, json!(true));
+    }
+
+    #[tokio::test]
+    async fn a_replace_moves_the_last_modified_time_forward() {
+        let f = Fixture::new().await;
+        let record = f.create("Ada").await;
+        let created_ms = f.stored(&record).await.created_ms;
+        clock_past(created_ms).await;
+        f.rename(&record, "Grace", true).await;
+        assert!(f.stored(&record).await.modified_ms > created_ms);
+    }
+
+    #[tokio::test]
+    async fn an_update_that_changes_no_cell_keeps_the_last_modified_time() {
+        let f = Fixture::new().await;
+        let record = f.create("Ada").await;
+        let created_ms = f.stored(&record).await.created_ms;
+        clock_past(created_ms).await;
+        f.rename(&record, "Ada", false).await;
+        f.rename(&record, "Ada", true).await;
+        assert_eq!(f.stored(&record).await.modified_ms, created_ms);
+    }
+
+    #[tokio::test]
+    async fn an_upsert_moves_the_last_modified_time_of_only_the_records_it_changes() {
+        let f = Fixture::new().await;
+        let (ada, grace) = (f.create("Ada").await, f.create("Grace").await);
+        clock_past(f.stored(&grace).await.created_ms).await;
+        let sent = [json!({"Name": "Ada", "Role": "Engineer"}), json!({"Name": "Grace"}), json!({"Name": "Linus"})];
+        let request = WriteRequest {
+            records: sent.iter().map(|s| (None, s.as_object().cloned().unwrap_or_default())).collect(),
+            merge_on: Some(vec!["Name".into()]),
+            ..WriteRequest::default()
+        };
+        let answer = f.sandbox.upsert_records(&f.owner, &f.base, &f.table, &request).await.unwrap();
+        let (ada, grace) = (f.stored(&ada).await, f.stored(&grace).await);
+        assert!(ada.modified_ms > ada.created_ms);
+        assert_eq!(grace.modified_ms, grace.created_ms);
+        let linus: Record = serde_json::from_value(answer["records"][0].clone()).unwrap();
+        let linus = f.stored(&linus).await;
+        assert_eq!(linus.modified_ms, linus.created_ms);
+    }
+
+    #[tokio::test]
+    async fn filter_by_formula_on_last_modified_time_finds_only_records_changed_after_a_time() {
+        let f = Fixture::new().await;
+        f.create("Ada").await;
+        let grace = f.create("Grace").await;
+        f.create("Linus").await;
+        let cutoff = now_ms();
+        clock_past(cutoff).await;
+        f.rename(&grace, "Grace Hopper", false).await;
+        let changed = f.names_matching(&format!("IS_AFTER(LAST_MODIFIED_TIME(), '{}')", iso(cutoff))).await;
+        assert_eq!(changed, ["Grace Hopper"]);
+        let unchanged = f.names_matching(&format!("LAST_MODIFIED_TIME() <= '{}'", iso(cutoff))).await;
+        assert_eq!(unchanged, ["Ada", "Linus"]);
+    }
+
+    #[tokio::test]
+    async fn a_last_modified_time_field_shows_when_the_cells_last_changed() {
+        let f = Fixture::new().await;
+        let record = f.create("Ada").await;
+        assert_eq!(record.fields["Modified"], json!(record.created_time));
+        clock_past(f.stored(&record).await.created_ms).await;
+        let renamed = f.rename(&record, "Ada Lovelace", false).await;
+        let modified_ms = f.stored(&record).await.modified_ms;
+        assert_eq!(renamed.fields["Modified"], json!(iso(modified_ms)));
+        assert_ne!(renamed.fields["Modified"], json!(record.created_time));
+        assert_eq!(renamed.fields["Created"], json!(record.created_time));
+        let listed = f.sandbox.list_records(&f.owner, &f.base, &f.table, &ListQuery::default()).await.unwrap();
+        assert_eq!(listed.records[0].fields["Modified"], json!(iso(modified_ms)));
     }
 }

@@ -47,7 +47,8 @@ fn formula() -> impl Strategy<Value = String> {
         "REGEX_EXTRACT", "REGEX_REPLACE", "VALUE", "ROUND", "ROUNDUP", "ROUNDDOWN", "ABS", "MIN", "MAX", "SUM", "AVERAGE",
         "COUNT", "COUNTA", "COUNTALL", "INT", "CEILING", "FLOOR", "MOD", "POWER", "SQRT", "EXP", "LOG", "EVEN", "ODD",
         "TODAY", "NOW", "IS_BEFORE", "IS_AFTER", "IS_SAME", "DATEADD", "DATETIME_DIFF", "DATETIME_FORMAT", "DATETIME_PARSE",
-        "YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND", "WEEKDAY", "DATESTR", "TIMESTR", "NOPE",
+        "YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND", "WEEKDAY", "DATESTR", "TIMESTR", "LAST_MODIFIED_TIME",
+        "NOPE",
     ];
     const OPS: &[&str] = &["+", "-", "*", "/", "&", "=", "!=", "<>", "<", ">", "<=", ">="];
     let leaf = prop_oneof![
@@ -123,6 +124,7 @@ fn proptest_string_cell_format_never_panics() {
     let record = StoredRecord {
         id: "recAAAAAAAAAAAAA1".into(),
         created_ms: 1_709_287_200_000,
+        modified_ms: 1_710_059_400_000,
         auto_number: 1,
         cells: serde_json::from_value(json!({
             "fldAAAAAAAAAAAAA1": "Ada", "fldAAAAAAAAAAAAA4": 12.5, "fldAAAAAAAAAAAAA5": -3, "fldAAAAAAAAAAAAA6": 0.15,

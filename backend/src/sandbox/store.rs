@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use sqlx::{AssertSqlSafe, FromRow};
 
 use super::SandboxError;
+use super::ids::new_id;
 use crate::auth::UserId;
 use crate::db::Db;
 use crate::model::airtable::{BaseSummary, Field, Table, View};
@@ -16,8 +17,18 @@ use crate::model::airtable::{BaseSummary, Field, Table, View};
 pub struct StoredRecord {
     pub id: String,
     pub created_ms: i64,
+    /// When the cells last changed; the creation time until then.
+    pub modified_ms: i64,
     pub auto_number: i64,
     pub cells: Map<String, Value>,
+}
+
+impl StoredRecord {
+    /// A new record with a new ID, created, and so last modified, at `now_ms`.
+    /// `Store::insert_records` numbers it.
+    pub fn created(cells: Map<String, Value>, now_ms: i64) -> Self {
+        Self { id: new_id("rec"), created_ms: now_ms, modified_ms: now_ms, auto_number: 0, cells }
+    }
 }
 
 #[derive(FromRow)]
@@ -52,6 +63,7 @@ impl TableRow {
 struct RecordRow {
     id: String,
     created_ms: i64,
+    modified_ms: i64,
     auto_number: i64,
     cells: String,
 }
@@ -59,7 +71,13 @@ struct RecordRow {
 impl RecordRow {
     fn into_record(self) -> Result<StoredRecord, SandboxError> {
         let cells = serde_json::from_str(&self.cells).map_err(damaged)?;
-        Ok(StoredRecord { id: self.id, created_ms: self.created_ms, auto_number: self.auto_number, cells })
+        Ok(StoredRecord {
+            id: self.id,
+            created_ms: self.created_ms,
+            modified_ms: self.modified_ms,
+            auto_number: self.auto_number,
+            cells,
+        })
     }
 }
 
@@ -166,7 +184,7 @@ impl Store {
     /// Every record of the table, in creation order.
     pub async fn records(&self, table: &str) -> Result<Vec<StoredRecord>, SandboxError> {
         let rows: Vec<RecordRow> = sqlx::query_as(
-            "SELECT id, created_ms, auto_number, cells FROM sandbox_records WHERE table_id = $1 ORDER BY auto_number",
+            "SELECT id, created_ms, modified_ms, auto_number, cells FROM sandbox_records WHERE table_id = $1 ORDER BY auto_number",
         )
         .bind(table)
         .fetch_all(self.db.pool())
@@ -180,7 +198,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT id, created_ms, auto_number, cells FROM sandbox_records WHERE table_id = $1 AND id IN ({})",
+            "SELECT id, created_ms, modified_ms, auto_number, cells FROM sandbox_records WHERE table_id = $1 AND id IN ({})",
             placeholders(2, ids.len())
         );
         let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(table);
@@ -224,11 +242,13 @@ impl Store {
         for (i, record) in records.iter_mut().enumerate() {
             record.auto_number = first + i as i64;
             sqlx::query(
-                "INSERT INTO sandbox_records (id, table_id, created_ms, auto_number, cells) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO sandbox_records (id, table_id, created_ms, modified_ms, auto_number, cells) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&record.id)
             .bind(table)
             .bind(record.created_ms)
+            .bind(record.modified_ms)
             .bind(record.auto_number)
             .bind(to_json(&record.cells))
             .execute(&mut *tx)
@@ -238,12 +258,13 @@ impl Store {
         Ok(())
     }
 
-    /// Saves new cells for existing records, in one transaction.
+    /// Saves new cells and modification times for existing records, in one transaction.
     pub async fn update_records(&self, table: &str, records: &[StoredRecord]) -> Result<(), SandboxError> {
         let mut tx = self.db.pool().begin().await?;
         for record in records {
-            sqlx::query("UPDATE sandbox_records SET cells = $1 WHERE id = $2 AND table_id = $3")
+            sqlx::query("UPDATE sandbox_records SET cells = $1, modified_ms = $2 WHERE id = $3 AND table_id = $4")
                 .bind(to_json(&record.cells))
+                .bind(record.modified_ms)
                 .bind(&record.id)
                 .bind(table)
                 .execute(&mut *tx)

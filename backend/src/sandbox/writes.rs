@@ -7,7 +7,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::cells::{self, CellWrite};
-use super::ids::new_id;
 use super::listing::{Output, render};
 use super::store::StoredRecord;
 use super::{Sandbox, SandboxError};
@@ -139,7 +138,7 @@ impl Sandbox {
         for (_, fields) in &request.records {
             let mut cells = Map::new();
             applied.apply(&table, &mut cells, fields, request.typecast)?;
-            created.push(StoredRecord { id: new_id("rec"), created_ms: now, auto_number: 0, cells });
+            created.push(StoredRecord::created(cells, now));
         }
         self.commit(&mut table, &applied).await?;
         self.store.insert_records(table.id.as_str(), &mut created).await?;
@@ -147,7 +146,8 @@ impl Sandbox {
         Ok(created.iter().map(|r| render(&table, r, &output)).collect())
     }
 
-    /// `PATCH` or `PUT /v0/{base}/{table}` without `performUpsert`.
+    /// `PATCH` or `PUT /v0/{base}/{table}` without `performUpsert`. A record whose cells change
+    /// is last modified now; one sent the values it already holds keeps its time, as in Airtable.
     ///
     /// # Errors
     /// 404 for an unknown record, and as `create_records`.
@@ -162,13 +162,18 @@ impl Sandbox {
         let existing: HashMap<String, StoredRecord> =
             self.store.records_by_id(table.id.as_str(), &ids).await?.into_iter().map(|r| (r.id.clone(), r)).collect();
         let mut applied = Applied::new();
+        let now = now_ms();
         let mut updated = Vec::with_capacity(ids.len());
         for (id, (_, fields)) in ids.iter().zip(&request.records) {
-            let mut record = existing.get(id).cloned().ok_or_else(|| SandboxError::record_not_found(id))?;
+            let stored = existing.get(id).ok_or_else(|| SandboxError::record_not_found(id))?;
+            let mut record = stored.clone();
             if request.replace {
                 record.cells.clear();
             }
             applied.apply(&table, &mut record.cells, fields, request.typecast)?;
+            if record.cells != stored.cells {
+                record.modified_ms = now;
+            }
             updated.push(record);
         }
         self.commit(&mut table, &applied).await?;
@@ -178,7 +183,8 @@ impl Sandbox {
     }
 
     /// `PATCH` or `PUT /v0/{base}/{table}` with `performUpsert`: records matching on the merge
-    /// fields are updated, the others created.
+    /// fields are updated (their modified time moving only when their cells change, as in
+    /// `update_records`), the others created.
     ///
     /// # Errors
     /// 422 when a merge field is unknown or missing from a record, or several records match.
@@ -209,13 +215,19 @@ impl Sandbox {
             let matches: Vec<usize> =
                 (0..all.len()).filter(|&i| merge_ids.iter().all(|id| all[i].cells.get(id) == incoming.get(id))).collect();
             match matches.as_slice() {
-                [] => created.push(StoredRecord { id: new_id("rec"), created_ms: now, auto_number: 0, cells: incoming }),
+                [] => created.push(StoredRecord::created(incoming, now)),
                 [only] => {
                     let record = &mut all[*only];
-                    if request.replace {
-                        record.cells = incoming;
+                    let cells = if request.replace {
+                        incoming
                     } else {
-                        record.cells.extend(incoming);
+                        let mut merged = record.cells.clone();
+                        merged.extend(incoming);
+                        merged
+                    };
+                    if cells != record.cells {
+                        record.cells = cells;
+                        record.modified_ms = now;
                     }
                     updated.push(record.clone());
                 }

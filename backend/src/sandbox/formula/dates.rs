@@ -582,6 +582,26 @@ mod tests {
     }
 
     #[test]
+    fn last_modified_time_is_the_records_last_change() {
+        assert_eq!(eval("LAST_MODIFIED_TIME()"), json!("2024-03-10T08:30:00.000Z"));
+    }
+
+    #[test]
+    fn last_modified_time_compares_as_an_instant() {
+        assert_eq!(eval("IS_AFTER(LAST_MODIFIED_TIME(), '2024-03-10T08:29:59.999Z')"), json!(true));
+        assert_eq!(eval("IS_AFTER(LAST_MODIFIED_TIME(), '2024-03-10T08:30:00.000Z')"), json!(false));
+        assert_eq!(eval("IS_BEFORE(LAST_MODIFIED_TIME(), NOW())"), json!(true));
+        assert_eq!(eval("LAST_MODIFIED_TIME() > CREATED_TIME()"), json!(true));
+        assert_eq!(eval("LAST_MODIFIED_TIME() < '2024-03-11'"), json!(true));
+    }
+
+    #[test]
+    fn last_modified_time_of_chosen_fields_is_refused_rather_than_guessed() {
+        let err = super::super::Formula::parse("LAST_MODIFIED_TIME({Name})").unwrap_err();
+        assert!(err.to_string().contains("LAST_MODIFIED_TIME() takes no arguments"), "{err}");
+    }
+
+    #[test]
     fn is_before_and_is_after_compare_instants() {
         let fields = json!({"Due": "2024-03-01"});
         assert_eq!(

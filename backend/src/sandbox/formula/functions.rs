@@ -61,6 +61,7 @@ catalog! {
     False = "FALSE", 0, 0;
     RecordId = "RECORD_ID", 0, 0;
     CreatedTime = "CREATED_TIME", 0, 0;
+    LastModifiedTime = "LAST_MODIFIED_TIME", 0, 0;
     // Text and arrays.
     Find = "FIND", 2, 3;
     Search = "SEARCH", 2, 3;
@@ -156,6 +157,7 @@ pub(super) fn apply(
         F::False => Value::Bool(false),
         F::RecordId => Value::Text(row.id.to_owned()),
         F::CreatedTime => dates::from_ms(row.created_ms),
+        F::LastModifiedTime => dates::from_ms(row.modified_ms),
 
         F::Find => text::find(args, false),
         F::Search => text::find(args, true),
