@@ -50,7 +50,7 @@ test-browser:
 
 # Figures, not assertions: the README quotes what this prints.
 bench: tools
-	cargo bench -p server --bench airtable --bench mcp --bench chat --bench analytics --bench imports
+	cargo bench -p server --bench airtable --bench mcp --bench chat --bench analytics --bench imports --bench workflows
 
 # cargo-fuzz targets (fuzz/), each for FUZZ_SECONDS; stable Rust takes the nightly flags with
 # RUSTC_BOOTSTRAP=1. New inputs go to fuzz/corpus/<target>, which later runs start from,

@@ -47,6 +47,11 @@ export default defineConfig({
       // Airtable's limits stay on; a short penalty keeps clients that meet a 429 (Airtable's
       // own JavaScript client has no limiter) within a test's time.
       PYAIRTABLE_SANDBOX_PENALTY_SECONDS: '1',
+      // The workflows test's stand-in for an OpenAI-compatible model listens on the next port;
+      // every other local endpoint stays refused.
+      PYAIRTABLE_LLM_ALLOWED_HOSTS: `127.0.0.1:${port + 1}`,
+      // Record triggers look every second, so a test sees its run soon.
+      PYAIRTABLE_WORKFLOW_RECORD_POLL_SECONDS: '1',
     },
   },
 });

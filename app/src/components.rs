@@ -2,6 +2,7 @@
 
 pub mod budget_fields;
 pub mod dialog;
+pub mod download;
 pub mod chart;
 pub mod layout;
 pub mod page_views;

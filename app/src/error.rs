@@ -29,6 +29,9 @@ pub enum AppError {
     OverBudget(String),
     #[error("{0}")]
     TooLarge(String),
+    /// A workflow that can't be saved: every problem, each with its step and field.
+    #[error("{message}")]
+    InvalidWorkflow { message: String, problems: Vec<backend::model::workflows::Problem> },
     #[error("Too many attempts. Try again in {retry_after_s} seconds.")]
     TooManyRequests { retry_after_s: u64 },
     /// The server is at capacity for this kind of work; nothing was done.
@@ -55,7 +58,7 @@ impl AppError {
             Self::OverBudget(_) => 402,
             Self::Conflict(_) => 409,
             Self::TooLarge(_) => 413,
-            Self::Unprocessable(_) => 422,
+            Self::Unprocessable(_) | Self::InvalidWorkflow { .. } => 422,
             Self::TooManyRequests { .. } => 429,
             Self::Upstream(_) => 502,
             Self::Busy { .. } => 503,
@@ -264,6 +267,25 @@ impl From<backend::files::FileError> for AppError {
             E::Connection(e) => return e.into(),
             E::Io(_) | E::Database(_) | E::Saga(_) => {
                 tracing::error!(error = %message, "a file request failed");
+                return Self::internal();
+            }
+        };
+        mapped.with_status()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<backend::workflows::WorkflowError> for AppError {
+    fn from(e: backend::workflows::WorkflowError) -> Self {
+        use backend::workflows::WorkflowError as E;
+        let message = e.to_string();
+        let mapped = match e {
+            E::NotFound => Self::NotFound("That workflow or run".into()),
+            E::Invalid(problems) => Self::InvalidWorkflow { message, problems },
+            E::NotNow(_) => Self::Conflict(message),
+            E::Unauthorized => Self::Unauthorized(message),
+            E::Corrupt(_) | E::Database(_) | E::Jobs(_) => {
+                tracing::error!(error = %message, "a workflow request failed");
                 return Self::internal();
             }
         };

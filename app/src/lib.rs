@@ -27,6 +27,7 @@ use crate::pages::home::HomePage;
 use crate::pages::not_found::NotFound;
 use crate::pages::session::{LoginPage, RegisterPage, ResetPasswordPage, SessionChanges};
 use crate::pages::settings::SettingsPage;
+use crate::pages::workflows::{RunPage, WorkflowPage, WorkflowsPage};
 use crate::pages::status::StatusPage;
 
 /// The HTML document the server renders around the app.
@@ -78,6 +79,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("changes/:id") view=ChangePage />
                     <Route path=path!("files") view=FilesPage />
                     <Route path=path!("files/:id") view=FilePage />
+                    <Route path=path!("workflows") view=WorkflowsPage />
+                    <Route path=path!("workflows/new") view=WorkflowPage />
+                    <Route path=path!("workflows/runs/:id") view=RunPage />
+                    <Route path=path!("workflows/:id") view=WorkflowPage />
                     <Route path=path!("analytics") view=AnalyticsPage />
                     <Route path=path!("status") view=StatusPage />
                 </Routes>

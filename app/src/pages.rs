@@ -11,3 +11,4 @@ pub mod not_found;
 pub mod session;
 pub mod settings;
 pub mod status;
+pub mod workflows;

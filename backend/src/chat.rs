@@ -29,7 +29,7 @@ use crate::connections::Connections;
 use crate::db::Db;
 use crate::files::Files;
 use self::cost::Whose;
-use crate::llm::{EndpointOrigin, Llm, LlmSettings, LlmSettingsError};
+use crate::llm::{EndpointOrigin, Llm, LlmEndpoint, LlmSettings, LlmSettingsError};
 use crate::model::airtable::BaseId;
 use crate::model::chat::{
     ApprovalAnswer, ChatPreferences, ConversationSummary, ConversationView, MessageStatus, MessageView, Role, ServerKeyBudget, Spending,
@@ -414,9 +414,24 @@ impl Chat {
         Ok(Spending { today_usd, month_usd, total_usd, total_tokens: usage.total(), preferences: store.preferences(user).await? })
     }
 
-    /// Refuses a message once the user's own budget is spent, or, while they chat on the
+    /// Counts a model call made outside a conversation (a workflow's LLM step) against the
+    /// user's budgets, as a chat message's would be; answers its cost in US dollars.
+    ///
+    /// # Errors
+    /// When the database can't be written.
+    pub async fn record_model_call(&self, user: &UserId, endpoint: &LlmEndpoint, usage: &Usage) -> Result<f64, ChatError> {
+        let cost_usd = self.inner.settings.prices.cost(&endpoint.model, usage);
+        let call = store::ModelCall { provider: endpoint.provider, model: &endpoint.model, usage, cost_usd, on_server_key: endpoint.origin == EndpointOrigin::Server };
+        self.inner.store.insert_model_call(user, None, &call, now_ms()).await?;
+        Ok(cost_usd)
+    }
+
+    /// Refuses a model call once the user's own budget is spent, or, while they use the
     /// server's key, the budget an administrator set on it.
-    async fn check_budget(&self, user: &UserId) -> Result<(), ChatError> {
+    ///
+    /// # Errors
+    /// `OverBudget` with what was spent and how to go on.
+    pub async fn check_budget(&self, user: &UserId) -> Result<(), ChatError> {
         let spending = self.spending(user).await?;
         let preferences = &spending.preferences;
         let own = cost::over_budget(spending.today_usd, spending.month_usd, preferences.daily_budget_usd, preferences.monthly_budget_usd, Whose::Own);

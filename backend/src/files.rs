@@ -115,6 +115,12 @@ impl Default for FileSettings {
     }
 }
 
+/// Told of every upload once it is stored: the workflows with a file trigger.
+#[async_trait::async_trait]
+pub trait UploadHook: Send + Sync {
+    async fn uploaded(&self, user: &UserId, file: &FileSummary);
+}
+
 /// The uploaded files of every user. Cheap to clone.
 #[derive(Clone)]
 pub struct Files {
@@ -129,6 +135,8 @@ struct Inner {
     dir: PathBuf,
     settings: FileSettings,
     readers: Semaphore,
+    /// Who hears of uploads, once set.
+    hook: std::sync::OnceLock<Arc<dyn UploadHook>>,
 }
 
 impl Files {
@@ -137,7 +145,14 @@ impl Files {
     pub fn new(db: Db, dir: PathBuf, settings: FileSettings, sagas: Sagas) -> Self {
         let (store, imports) = (store::Store::new(db.clone()), imports::Imports::new(db));
         sagas.set_feed(Arc::new(feed::ImportFeed::new(imports.clone(), store.clone(), dir.clone())));
-        Self { inner: Arc::new(Inner { store, imports, sagas, dir, settings, readers: Semaphore::new(READERS) }) }
+        Self { inner: Arc::new(Inner { store, imports, sagas, dir, settings, readers: Semaphore::new(READERS), hook: std::sync::OnceLock::new() }) }
+    }
+
+    /// Sets who hears of uploads; the first call wins.
+    pub fn set_upload_hook(&self, hook: Arc<dyn UploadHook>) {
+        if self.inner.hook.set(hook).is_err() {
+            tracing::warn!("the files' upload hook was set twice; the first is kept");
+        }
     }
 
     pub fn settings(&self) -> FileSettings {
@@ -188,6 +203,9 @@ impl Files {
         if let Err(e) = self.inner.store.insert(user, &file, &read.layout).await {
             upload::discard(&path).await;
             return Err(e);
+        }
+        if let Some(hook) = self.inner.hook.get() {
+            hook.uploaded(user, &file).await;
         }
         Ok(file)
     }

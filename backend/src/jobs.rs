@@ -29,6 +29,8 @@ pub use crate::model::jobs::QueueStats;
 
 /// The queue sagas run on.
 const SAGA_QUEUE: &str = "sagas";
+/// The queue workflow runs run on.
+const RUN_QUEUE: &str = "workflow_runs";
 /// How often a worker says it is alive. apalis counts SQLite's time in whole seconds.
 const HEARTBEAT: Duration = Duration::from_secs(3);
 /// A worker silent this many beats is taken for dead, and its jobs are queued again.
@@ -48,8 +50,18 @@ pub struct SagaJob {
     pub saga_id: String,
 }
 
-/// What runs a [`SagaJob`]: `Err` asks apalis to try again.
-pub type SagaHandler = Arc<dyn Fn(SagaJob) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+/// The job that runs one workflow run from where its log says it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunJob {
+    pub run_id: String,
+}
+
+/// What runs a job of type `J`: `Err` asks apalis to try again.
+pub type Handler<J> = Arc<dyn Fn(J) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+/// What runs a [`SagaJob`].
+pub type SagaHandler = Handler<SagaJob>;
+/// What runs a [`RunJob`].
+pub type RunHandler = Handler<RunJob>;
 
 /// Why a job could not be queued or counted.
 #[derive(Debug, thiserror::Error)]
@@ -113,33 +125,57 @@ impl Jobs {
     /// # Errors
     /// When the database refuses the row.
     pub async fn push_saga(&self, job: SagaJob, after: Duration) -> Result<(), JobError> {
+        self.push(SAGA_QUEUE, job, after).await
+    }
+
+    /// Queues a workflow run to start no sooner than `after` from now. Queueing a run twice is
+    /// harmless: only one worker claims it.
+    ///
+    /// # Errors
+    /// When the database refuses the row.
+    pub async fn push_run(&self, job: RunJob, after: Duration) -> Result<(), JobError> {
+        self.push(RUN_QUEUE, job, after).await
+    }
+
+    async fn push<J: Serialize + for<'de> Deserialize<'de> + Send + Sync + Unpin + 'static>(&self, queue: &str, job: J, after: Duration) -> Result<(), JobError> {
         let task = TaskBuilder::new(job).max_attempts(MAX_ATTEMPTS).run_after(after).build();
         match &self.pool {
-            Pool::Sqlite(pool) => SqliteStorage::new(pool).with_config(sqlite_config()).push_task(task).await.map_err(failed),
-            Pool::Postgres(pool) => PostgresStorage::new(pool).with_config(postgres_config()).push_task(task).await.map_err(failed),
+            Pool::Sqlite(pool) => SqliteStorage::new(pool).with_config(sqlite_config(queue)).push_task(task).await.map_err(failed),
+            Pool::Postgres(pool) => PostgresStorage::new(pool).with_config(postgres_config(queue)).push_task(task).await.map_err(failed),
         }
     }
 
-    /// Starts this instance's workers in the background; `handler` runs each saga job.
-    pub fn start(&self, handler: SagaHandler) {
+    /// Starts this instance's workers in the background: `sagas` runs each saga job, `runs`
+    /// each workflow run.
+    pub fn start(&self, sagas: SagaHandler, runs: RunHandler) {
         let instance = ulid::Ulid::generate().to_string();
-        let handler = Handler(handler);
+        let (sagas, runs) = (Shared(sagas), Shared(runs));
         // Each (re)start gets a new worker name: a name apalis has seen alive is refused for a
         // while, and a dead worker's jobs must not look like the new one's.
         let monitor = match &self.pool {
             Pool::Sqlite(pool) => {
-                let pool = pool.clone();
-                Monitor::new().register(move |restarts| {
-                    let backend = SqliteStorage::<SagaJob>::new(&pool).with_config(sqlite_config()).poll_with_interval(POLL);
-                    WorkerBuilder::new(format!("sagas-{instance}-{restarts}")).backend(backend).data(handler.clone()).concurrency(CONCURRENCY).build(run_saga_job)
-                })
+                let (pool, pool2, instance2) = (pool.clone(), pool.clone(), instance.clone());
+                Monitor::new()
+                    .register(move |restarts| {
+                        let backend = SqliteStorage::<SagaJob>::new(&pool).with_config(sqlite_config(SAGA_QUEUE)).poll_with_interval(POLL);
+                        WorkerBuilder::new(format!("sagas-{instance}-{restarts}")).backend(backend).data(sagas.clone()).concurrency(CONCURRENCY).build(run_job::<SagaJob>)
+                    })
+                    .register(move |restarts| {
+                        let backend = SqliteStorage::<RunJob>::new(&pool2).with_config(sqlite_config(RUN_QUEUE)).poll_with_interval(POLL);
+                        WorkerBuilder::new(format!("runs-{instance2}-{restarts}")).backend(backend).data(runs.clone()).concurrency(CONCURRENCY).build(run_job::<RunJob>)
+                    })
             }
             Pool::Postgres(pool) => {
-                let pool = pool.clone();
-                Monitor::new().register(move |restarts| {
-                    let backend = PostgresStorage::<SagaJob>::new(&pool).with_config(postgres_config()).poll_with_interval(POLL);
-                    WorkerBuilder::new(format!("sagas-{instance}-{restarts}")).backend(backend).data(handler.clone()).concurrency(CONCURRENCY).build(run_saga_job)
-                })
+                let (pool, pool2, instance2) = (pool.clone(), pool.clone(), instance.clone());
+                Monitor::new()
+                    .register(move |restarts| {
+                        let backend = PostgresStorage::<SagaJob>::new(&pool).with_config(postgres_config(SAGA_QUEUE)).poll_with_interval(POLL);
+                        WorkerBuilder::new(format!("sagas-{instance}-{restarts}")).backend(backend).data(sagas.clone()).concurrency(CONCURRENCY).build(run_job::<SagaJob>)
+                    })
+                    .register(move |restarts| {
+                        let backend = PostgresStorage::<RunJob>::new(&pool2).with_config(postgres_config(RUN_QUEUE)).poll_with_interval(POLL);
+                        WorkerBuilder::new(format!("runs-{instance2}-{restarts}")).backend(backend).data(runs.clone()).concurrency(CONCURRENCY).build(run_job::<RunJob>)
+                    })
             }
         };
         // A worker that stops on a database error starts again rather than leaving jobs behind.
@@ -165,50 +201,59 @@ impl Jobs {
         }
     }
 
-    /// The saga queue's figures.
+    /// The figures of both queues together.
     ///
     /// # Errors
     /// When the database can't be read.
     pub async fn stats(&self) -> Result<QueueStats, JobError> {
-        let statistics = match &self.pool {
-            Pool::Sqlite(pool) => SqliteStorage::<SagaJob>::new(pool).with_config(sqlite_config()).fetch_by_queue().await.map_err(failed)?,
-            Pool::Postgres(pool) => PostgresStorage::<SagaJob>::new(pool).with_config(postgres_config()).fetch_by_queue().await.map_err(failed)?,
-        };
-        let value = |title: &str| statistics.iter().find(|s| s.title == title).and_then(|s| s.value.parse::<f64>().ok());
-        let count = |title: &str| value(title).map_or(0, |v| v.max(0.0) as u64);
+        let mut statistics = Vec::new();
+        for queue in [SAGA_QUEUE, RUN_QUEUE] {
+            statistics.extend(match &self.pool {
+                Pool::Sqlite(pool) => SqliteStorage::<SagaJob>::new(pool).with_config(sqlite_config(queue)).fetch_by_queue().await.map_err(failed)?,
+                Pool::Postgres(pool) => PostgresStorage::<SagaJob>::new(pool).with_config(postgres_config(queue)).fetch_by_queue().await.map_err(failed)?,
+            });
+        }
+        let values = |title: &str| statistics.iter().filter(|s| s.title == title).filter_map(|s| s.value.parse::<f64>().ok()).collect::<Vec<_>>();
+        let count = |title: &str| values(title).iter().map(|v| v.max(0.0) as u64).sum();
         let now = crate::clock::now_ms() as f64 / 1000.0;
+        let oldest = values("OLDEST_PENDING_JOB").into_iter().filter(|at| *at > 0.0).reduce(f64::min);
         Ok(QueueStats {
             waiting: count("PENDING_JOBS"),
             running: count("RUNNING_JOBS"),
             failed: count("FAILED_JOBS"),
-            oldest_waiting_s: value("OLDEST_PENDING_JOB").filter(|at| *at > 0.0).map(|at| (now - at).max(0.0) as u64),
+            oldest_waiting_s: oldest.map(|at| (now - at).max(0.0) as u64),
             workers_alive: self.alive.load(Ordering::Relaxed),
         })
     }
 }
 
-fn sqlite_config() -> apalis_sqlite::Config {
+fn sqlite_config(queue: &str) -> apalis_sqlite::Config {
     apalis_sqlite::Config::default()
-        .queue(SAGA_QUEUE)
+        .queue(queue)
         .batch_size(CONCURRENCY)
         .heartbeat_interval(HEARTBEAT)
         .missed_heartbeats(MISSED_HEARTBEATS)
 }
 
-fn postgres_config() -> apalis_postgres::Config {
+fn postgres_config(queue: &str) -> apalis_postgres::Config {
     apalis_postgres::Config::default()
-        .queue(SAGA_QUEUE)
+        .queue(queue)
         .batch_size(CONCURRENCY)
         .heartbeat_interval(HEARTBEAT)
         .missed_heartbeats(MISSED_HEARTBEATS)
 }
 
-/// The saga handler, as apalis's shared data.
-#[derive(Clone)]
-struct Handler(SagaHandler);
+/// A handler, as apalis's shared data.
+struct Shared<J>(Handler<J>);
 
-async fn run_saga_job(job: SagaJob, handler: Data<Handler>) -> Result<(), BoxDynError> {
-    let run: &SagaHandler = &(*handler).0;
+impl<J> Clone for Shared<J> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+async fn run_job<J>(job: J, handler: Data<Shared<J>>) -> Result<(), BoxDynError> {
+    let run: &Handler<J> = &(*handler).0;
     run(job).await.map_err(Into::into)
 }
 

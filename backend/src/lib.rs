@@ -29,6 +29,8 @@ pub mod llm;
 #[cfg(feature = "server")]
 pub mod mcp;
 #[cfg(feature = "server")]
+pub mod outbound;
+#[cfg(feature = "server")]
 pub mod sagas;
 #[cfg(feature = "server")]
 pub mod sandbox;
@@ -44,6 +46,8 @@ mod tls;
 pub use tls::install_crypto_provider;
 #[cfg(feature = "server")]
 pub mod tools;
+#[cfg(feature = "server")]
+pub mod workflows;
 
 #[cfg(feature = "server")]
 pub use services::{ServiceSettings, Services};

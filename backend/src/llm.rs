@@ -9,7 +9,6 @@ mod http;
 mod message;
 mod offline;
 mod openai;
-mod outbound;
 mod settings;
 
 use std::sync::Arc;
@@ -20,7 +19,7 @@ pub use error::LlmError;
 pub use http::{HttpPolicy, MAX_ANSWER_BYTES};
 pub use message::{Message, Reply, Request, ToolCall, ToolResult, ToolSpec, Usage};
 pub use offline::GRAMMAR as OFFLINE_GRAMMAR;
-pub use outbound::{AllowedHosts, is_public};
+pub use crate::outbound::{AllowedHosts, is_public};
 pub use settings::{EndpointOrigin, LlmChoice, LlmEndpoint, LlmSettings, LlmSettingsError};
 
 use crate::model::llm::LlmProvider;

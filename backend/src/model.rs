@@ -10,3 +10,4 @@ pub mod jobs;
 pub mod llm;
 pub mod sagas;
 pub mod tools;
+pub mod workflows;

@@ -1,5 +1,6 @@
-//! Where a user's own LLM endpoint may send the server: public addresses only, unless the
-//! administrator listed the host in `PYAIRTABLE_LLM_ALLOWED_HOSTS`. Names are checked after DNS
+//! Where a URL a user supplied (their own LLM endpoint, a workflow's HTTP step) may send the
+//! server: public addresses only, unless the administrator listed the host
+//! (`PYAIRTABLE_LLM_ALLOWED_HOSTS`, `PYAIRTABLE_WORKFLOW_ALLOWED_HOSTS`). Names are checked after DNS
 //! resolution, at connection time, so that a name can't lead to a loopback, private,
 //! link-local or metadata address; literal IP hosts, which are never resolved, are checked
 //! before sending.
@@ -166,6 +167,18 @@ pub(crate) async fn check_now(url: &Url, allowed: &AllowedHosts) -> Result<(), B
         }
         Err(_) => Ok(()),
     }
+}
+
+/// Whether the resolver refused every address of a URL's host name.
+pub(crate) fn is_blocked(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if cause.downcast_ref::<Blocked>().is_some() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// A DNS resolver that keeps only public addresses, so a connection can't be made to any other.

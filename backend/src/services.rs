@@ -21,6 +21,7 @@ use crate::sagas::Sagas;
 use crate::sandbox::{Sandbox, SandboxSettings};
 use crate::secrets::Cipher;
 use crate::tools::Catalog;
+use crate::workflows::{WorkflowParts, WorkflowSettings, Workflows};
 
 /// What wiring the services needs beyond the database.
 pub struct ServiceSettings<'a> {
@@ -46,6 +47,8 @@ pub struct ServiceSettings<'a> {
     /// Where uploaded files are kept, and their limits.
     pub files_dir: PathBuf,
     pub files: FileSettings,
+    /// Workflows' limits, history and allowed hosts.
+    pub workflows: WorkflowSettings,
 }
 
 /// Shared, cheaply cloned handles to every backend service.
@@ -68,6 +71,8 @@ pub struct Services {
     pub sagas: Sagas,
     /// Uploaded files.
     pub files: Files,
+    /// Workflows and their runs.
+    pub workflows: Workflows,
     /// Airtable's API address, where users' own tokens are used.
     pub airtable_api_url: Url,
     /// The address people and their scripts use to reach this server.
@@ -92,7 +97,7 @@ impl Services {
             LlmSettings::new(db.clone(), cipher.clone(), settings.llm_default).with_allowed_hosts(settings.llm_allowed_hosts.clone());
         let connections = Connections::new(
             db.clone(),
-            cipher,
+            cipher.clone(),
             airtable.clone(),
             sandbox.clone(),
             settings.airtable_api_url.clone(),
@@ -112,7 +117,25 @@ impl Services {
             analytics: analytics.clone(),
             files: files.clone(),
         };
+        let llm = parts.llm.clone();
         let chat = Chat::new(db.clone(), parts, settings.chat);
+        let workflows = Workflows::new(
+            db.clone(),
+            WorkflowParts {
+                catalog: tools.clone(),
+                connections: connections.clone(),
+                llm,
+                llm_settings: llm_settings.clone(),
+                chat: chat.clone(),
+                sagas: sagas.clone(),
+                jobs: jobs.clone(),
+                cipher: cipher.clone(),
+            },
+            settings.workflows,
+            settings.public_url.clone(),
+        );
+        tools.set_workflows(std::sync::Arc::new(workflows.clone()));
+        files.set_upload_hook(std::sync::Arc::new(workflows.clone()));
         Self {
             db,
             health,
@@ -127,6 +150,7 @@ impl Services {
             jobs,
             sagas,
             files,
+            workflows,
             airtable_api_url: settings.airtable_api_url,
             public_url: settings.public_url,
         }

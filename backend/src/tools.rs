@@ -14,12 +14,14 @@ mod resolve;
 mod schema_change;
 mod sync;
 mod tool;
+mod workflows;
 mod write;
 
 pub use budget::RESULT_BUDGET;
 pub use catalog::Catalog;
 pub use changes::Recorder;
 pub use files::{FileAccess, ImportFileInput};
+pub use workflows::{WORKFLOW_TOOLS, WorkflowAccess};
 pub(crate) use export::to_csv;
 pub(crate) use write::{Applied, RECORD_WRITES, Write, WriteKind};
 pub use tool::{ToolContext, ToolError};

@@ -9,6 +9,7 @@ use std::time::Duration;
 use backend::auth::client_ip::TrustedProxies;
 use backend::chat::ChatSettings;
 use backend::files::FileSettings;
+use backend::workflows::WorkflowSettings;
 use backend::llm::{AllowedHosts, EndpointOrigin, HttpPolicy, LlmEndpoint};
 use backend::model::auth::RegistrationMode;
 use backend::model::llm::LlmProvider;
@@ -134,6 +135,26 @@ pub struct Settings {
     #[arg(long, env = "PYAIRTABLE_FILE_KEEP_DAYS", value_name = "DAYS", global = true)]
     pub file_keep_days: Option<String>,
 
+    /// Local or private hosts that workflows' HTTP steps may reach, in the same form as PYAIRTABLE_LLM_ALLOWED_HOSTS; other loopback, private, link-local and metadata addresses are refused [default: none]
+    #[arg(long, env = "PYAIRTABLE_WORKFLOW_ALLOWED_HOSTS", value_name = "HOSTS", global = true)]
+    pub workflow_allowed_hosts: Option<String>,
+
+    /// Failed runs in a row after which a workflow turns itself off, or 0 for never [default: 5]
+    #[arg(long, env = "PYAIRTABLE_WORKFLOW_DISABLE_AFTER", value_name = "N", global = true)]
+    pub workflow_disable_after: Option<String>,
+
+    /// Days a finished workflow run is kept [default: 30]
+    #[arg(long, env = "PYAIRTABLE_WORKFLOW_KEEP_DAYS", value_name = "DAYS", global = true)]
+    pub workflow_keep_days: Option<String>,
+
+    /// Finished runs kept per workflow, newest first [default: 200]
+    #[arg(long, env = "PYAIRTABLE_WORKFLOW_KEEP_RUNS", value_name = "N", global = true)]
+    pub workflow_keep_runs: Option<String>,
+
+    /// Seconds between looks for new or changed records, for record triggers; each look is one Airtable request per table [default: 30]
+    #[arg(long, env = "PYAIRTABLE_WORKFLOW_RECORD_POLL_SECONDS", value_name = "SECONDS", global = true)]
+    pub workflow_record_poll_seconds: Option<String>,
+
     /// Bearer token that /metrics requires (16+ characters); without one, /metrics answers only when the server listens on loopback
     #[arg(long, env = "PYAIRTABLE_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true, global = true)]
     pub metrics_token: Option<String>,
@@ -177,6 +198,11 @@ impl Settings {
             analytics_retention_days: self.analytics_retention_days.or(lower.analytics_retention_days),
             upload_max_mb: self.upload_max_mb.or(lower.upload_max_mb),
             file_keep_days: self.file_keep_days.or(lower.file_keep_days),
+            workflow_allowed_hosts: self.workflow_allowed_hosts.or(lower.workflow_allowed_hosts),
+            workflow_disable_after: self.workflow_disable_after.or(lower.workflow_disable_after),
+            workflow_keep_days: self.workflow_keep_days.or(lower.workflow_keep_days),
+            workflow_keep_runs: self.workflow_keep_runs.or(lower.workflow_keep_runs),
+            workflow_record_poll_seconds: self.workflow_record_poll_seconds.or(lower.workflow_record_poll_seconds),
             metrics_token: self.metrics_token.or(lower.metrics_token),
             trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
             registration: self.registration.or(lower.registration),
@@ -229,6 +255,8 @@ pub struct Config {
     /// Upload size limit and how long files are kept (`PYAIRTABLE_UPLOAD_MAX_MB`,
     /// `PYAIRTABLE_FILE_KEEP_DAYS`).
     pub files: FileSettings,
+    /// Workflows' limits, history and allowed hosts (`PYAIRTABLE_WORKFLOW_*`).
+    pub workflows: WorkflowSettings,
     /// Who may read `/metrics` (`PYAIRTABLE_METRICS_TOKEN`, and whether `bind` is loopback).
     pub metrics_access: MetricsAccess,
     /// Proxies whose forwarding headers are believed (`PYAIRTABLE_TRUSTED_PROXIES`, CIDR blocks
@@ -429,6 +457,24 @@ impl Config {
             keep_days: count(s.file_keep_days, "PYAIRTABLE_FILE_KEEP_DAYS", 1, 30)? as u32,
         };
 
+        let workflow_allowed_hosts = AllowedHosts::parse(s.workflow_allowed_hosts.as_deref().unwrap_or_default()).map_err(|entry| {
+            ConfigError::Invalid {
+                setting: "PYAIRTABLE_WORKFLOW_ALLOWED_HOSTS",
+                value: entry,
+                problem: "which is not a host name or an IP address with an optional :port",
+                fix: "list hosts separated by commas, such as 127.0.0.1:8080,intranet,[::1]",
+            }
+        })?;
+        let workflow_defaults = WorkflowSettings::default();
+        let workflows = WorkflowSettings {
+            disable_after: count(s.workflow_disable_after, "PYAIRTABLE_WORKFLOW_DISABLE_AFTER", 0, workflow_defaults.disable_after as usize)? as u32,
+            keep_runs_for: Duration::from_secs(count(s.workflow_keep_days, "PYAIRTABLE_WORKFLOW_KEEP_DAYS", 1, 30)? as u64 * 86_400),
+            keep_runs: count(s.workflow_keep_runs, "PYAIRTABLE_WORKFLOW_KEEP_RUNS", 1, workflow_defaults.keep_runs as usize)? as u32,
+            record_poll: Duration::from_secs(count(s.workflow_record_poll_seconds, "PYAIRTABLE_WORKFLOW_RECORD_POLL_SECONDS", 1, 30)? as u64),
+            allowed_hosts: workflow_allowed_hosts,
+            ..workflow_defaults
+        };
+
         let metrics_access = match s.metrics_token.map(|t| t.trim().to_owned()) {
             Some(token) if token.len() < 16 => {
                 return Err(ConfigError::Invalid {
@@ -464,6 +510,7 @@ impl Config {
 
         Ok(Config {
             registration,
+            workflows,
             analytics_retention_days,
             files,
             metrics_access,

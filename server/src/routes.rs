@@ -30,6 +30,7 @@ mod analytics;
 mod chat;
 mod edge;
 mod files;
+mod hooks;
 mod identity;
 mod mcp;
 mod request_id;
@@ -125,6 +126,8 @@ pub fn router(state: AppState) -> Router {
         .merge(mcp::router(&state))
         // Scrapers send the metrics token, which is no account's credential.
         .route("/metrics", get(metrics::serve))
+        // Webhook senders prove the workflow's own secret, and send no cookies.
+        .route("/hooks/{id}", post(hooks::deliver).layer(RequestBodyLimitLayer::new(hooks::BODY_LIMIT)))
         // The sandbox answers to sandbox tokens, not to our sessions or API keys. Airtable's
         // JavaScript client writes to `…/{table}/`, with a trailing slash.
         .nest_service(
@@ -162,10 +165,11 @@ fn api_routes() -> [(Method, &'static str, MethodRouter<AppState>); 14] {
 const OWN_BODY_LIMIT: &[&str] = &["/api/files/upload"];
 
 /// What `router` mounts outside the identity layer, since none of it takes our accounts'
-/// credentials: `/metrics` (its own token), rmcp's Streamable HTTP endpoint and the sandbox's
+/// credentials: `/metrics` (its own token), webhooks (their workflow's secret), rmcp's Streamable HTTP endpoint and the sandbox's
 /// Airtable-shaped API (kept in step with `sandbox::router` by the tests, which request each).
 const OUTSIDE_ROUTES: &[(&str, &str)] = &[
     ("GET", "/metrics"),
+    ("POST", "/hooks/{id}"),
     ("POST", "/mcp"),
     ("GET", "/mcp"),
     ("DELETE", "/mcp"),

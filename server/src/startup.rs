@@ -70,18 +70,25 @@ impl Application {
                 registration: config.registration,
                 files_dir: config.data_dir.join("files"),
                 files: config.files,
+                workflows: config.workflows.clone(),
             },
         );
         warn_about_registration(config, &services).await;
         if matches!(config.metrics_access, MetricsAccess::Closed) {
             tracing::warn!(bind = %config.bind, "/metrics is refused because the server listens beyond loopback; set PYAIRTABLE_METRICS_TOKEN to scrape it");
         }
-        services.jobs.start(services.sagas.job_handler());
+        services.jobs.start(services.sagas.job_handler(), services.workflows.job_handler());
         match services.sagas.recover().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sagas = n, "queued unfinished sagas to be driven to their end"),
             Err(e) => tracing::error!(error = %e, "could not look for unfinished sagas"),
         }
+        match services.workflows.recover().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(runs = n, "queued unfinished workflow runs"),
+            Err(e) => tracing::error!(error = %e, "could not look for unfinished workflow runs"),
+        }
+        services.workflows.start_triggers();
         spawn_session_cleanup(services.auth.sessions.clone());
         spawn_analytics_retention(services.analytics.clone(), config.analytics_retention_days);
         spawn_file_expiry(services.files.clone());

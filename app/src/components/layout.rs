@@ -47,6 +47,7 @@ fn SignedInLinks() -> impl IntoView {
                     <NavLink href="/bases" label="Bases" />
                     <NavLink href="/chat" label="Chat" />
                     <NavLink href="/files" label="Files" />
+                    <NavLink href="/workflows" label="Workflows" />
                     <NavLink href="/changes" label="Changes" />
                     <NavLink href="/analytics" label="Analytics" />
                     {user.is_admin.then(|| view! { <NavLink href="/status" label="Status" /> })}

@@ -123,6 +123,16 @@ impl From<MessageRow> for StoredMessage {
     }
 }
 
+/// One model call's provider, model, tokens and cost.
+pub(crate) struct ModelCall<'a> {
+    pub provider: LlmProvider,
+    pub model: &'a str,
+    pub usage: &'a Usage,
+    pub cost_usd: f64,
+    /// Paid with the server's own LLM key, so it counts against the administrator's budget.
+    pub on_server_key: bool,
+}
+
 /// A new message to append.
 pub(crate) struct NewMessage<'a> {
     pub role: Role,
@@ -361,19 +371,27 @@ impl Store {
     /// budgets. Messages no model wrote have none.
     async fn record_model_call(&self, user: &UserId, id: &ConversationId, message: &NewMessage<'_>, now: i64) -> Result<(), ChatError> {
         let (Some(provider), Some(model)) = (message.provider, message.model) else { return Ok(()) };
+        let call = ModelCall { provider, model, usage: &message.usage, cost_usd: message.cost_usd, on_server_key: message.on_server_key };
+        self.insert_model_call(user, Some(id.as_str()), &call, now).await
+    }
+
+    /// Keeps the tokens and cost of a model call, in a conversation or outside one (a
+    /// workflow's step), for budgets.
+    pub async fn insert_model_call(&self, user: &UserId, conversation_id: Option<&str>, call: &ModelCall<'_>, now: i64) -> Result<(), ChatError> {
+        let (provider, model) = (call.provider, call.model);
         let query = sqlx::query(
             "INSERT INTO model_calls (id, user_id, conversation_id, provider, model, input_tokens, cached_tokens, output_tokens, \
              thinking_tokens, cost_usd, created_ms, on_server_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(user.as_str())
-        .bind(id.as_str())
+        .bind(conversation_id)
         .bind(provider.as_str())
         .bind(model);
-        bind_usage(query, &message.usage)
-            .bind(message.cost_usd)
+        bind_usage(query, call.usage)
+            .bind(call.cost_usd)
             .bind(now)
-            .bind(i64::from(message.on_server_key))
+            .bind(i64::from(call.on_server_key))
             .execute(self.db.pool())
             .await
             .map_err(db)?;

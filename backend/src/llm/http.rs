@@ -1,7 +1,7 @@
 //! HTTP for every provider: timeouts, retries with backoff on 429 and 5xx, errors that name the
 //! provider, size limits on answers, server-sent events read one JSON object at a time, and for
 //! endpoints users choose themselves, no redirects and no local or private addresses (see
-//! [`super::outbound`]).
+//! [`crate::outbound`]).
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use futures::stream::BoxStream;
 use serde::de::DeserializeOwned;
 
 use super::error::{LlmError, log_upstream, upstream_message};
-use super::outbound::{self, AllowedHosts, Blocked, PublicOnly, Route};
+use crate::outbound::{self, AllowedHosts, Blocked, PublicOnly, Route, is_blocked};
 use super::settings::EndpointOrigin;
 use crate::model::llm::LlmProvider;
 
@@ -167,18 +167,6 @@ impl Http {
 fn blocked(provider: LlmProvider) -> LlmError {
     tracing::warn!(provider = provider.as_str(), "a user's LLM endpoint is at a local or private address; not called");
     LlmError::Blocked { provider }
-}
-
-/// Whether the resolver refused every address of the endpoint's name.
-fn is_blocked(e: &reqwest::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(cause) = source {
-        if cause.downcast_ref::<Blocked>().is_some() {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
 }
 
 /// The start of an error body, as text: enough to read the error, never the whole of a huge one.

@@ -6,7 +6,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use super::outbound::{self, AllowedHosts};
+use crate::outbound::{self, AllowedHosts};
 use crate::auth::UserId;
 use crate::clock::now_ms;
 use crate::db::{Db, DbError};

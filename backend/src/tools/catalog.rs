@@ -9,7 +9,8 @@ use serde_json::Value;
 use super::tool::{Tool, ToolContext, ToolError, parse_arguments};
 use super::changes::{Recorder, UndoChange, UndoChangeInput};
 use super::files::{FileAccess, ImportFile, ListFiles};
-use super::{analyze, changes, export, files, read, schema_change, sync, write};
+use super::workflows::{CreateWorkflow, CreateWorkflowInput, ListWorkflowRuns, ListWorkflowRunsInput, ListWorkflows, RunWorkflow, RunWorkflowInput, WorkflowAccess};
+use super::{analyze, changes, export, files, read, schema_change, sync, workflows, write};
 use crate::analytics::{Analytics, Event};
 use crate::model::auth::Scope;
 use crate::model::tools::ToolInfo;
@@ -63,6 +64,9 @@ pub struct Catalog {
     recorder: Option<Arc<dyn Recorder>>,
     /// Where the file tools go, when there are files.
     files: Option<Arc<dyn FileAccess>>,
+    /// Where the workflow tools go, once set; shared by every clone, since the workflows
+    /// service is made after the catalog it runs its steps with.
+    workflows: Arc<std::sync::OnceLock<Arc<dyn WorkflowAccess>>>,
 }
 
 impl Default for Catalog {
@@ -97,9 +101,13 @@ impl Catalog {
             entry(changes::UndoChange),
             entry(files::ListFiles),
             entry(files::ImportFile),
+            entry(workflows::ListWorkflows),
+            entry(workflows::CreateWorkflow),
+            entry(workflows::RunWorkflow),
+            entry(workflows::ListWorkflowRuns),
         ];
         let by_name = tools.iter().enumerate().map(|(i, t)| (t.info().name.clone(), i)).collect();
-        Self { tools: Arc::new(tools), by_name: Arc::new(by_name), analytics: Analytics::default(), recorder: None, files: None }
+        Self { tools: Arc::new(tools), by_name: Arc::new(by_name), analytics: Analytics::default(), recorder: None, files: None, workflows: Arc::default() }
     }
 
     /// The same catalog, recording every record write with `recorder` so it can be undone.
@@ -112,6 +120,13 @@ impl Catalog {
     pub fn with_files(mut self, files: Arc<dyn FileAccess>) -> Self {
         self.files = Some(files);
         self
+    }
+
+    /// Sets where the workflow tools go, for this catalog and its clones; the first call wins.
+    pub fn set_workflows(&self, workflows: Arc<dyn WorkflowAccess>) {
+        if self.workflows.set(workflows).is_err() {
+            tracing::warn!("the catalog's workflows were set twice; the first is kept");
+        }
     }
 
     /// The same catalog, recording every call in `analytics`.
@@ -158,9 +173,22 @@ impl Catalog {
                 let input: UndoChangeInput = parse_arguments(name, arguments)?;
                 recorder.undo(ctx, &input.change_id, input.overwrite).await
             }
-            _ => match &self.files {
-                Some(files) if name == <ListFiles as Tool>::NAME => files.list(ctx).await,
-                Some(files) if name == <ImportFile as Tool>::NAME => files.import(ctx, parse_arguments(name, arguments)?).await,
+            _ => match (&self.files, self.workflows.get()) {
+                (Some(files), _) if name == <ListFiles as Tool>::NAME => files.list(ctx).await,
+                (Some(files), _) if name == <ImportFile as Tool>::NAME => files.import(ctx, parse_arguments(name, arguments)?).await,
+                (_, Some(workflows)) if name == <ListWorkflows as Tool>::NAME => workflows.list(ctx).await,
+                (_, Some(workflows)) if name == <CreateWorkflow as Tool>::NAME => {
+                    let input: CreateWorkflowInput = parse_arguments(name, arguments)?;
+                    workflows.create(ctx, input.workflow).await
+                }
+                (_, Some(workflows)) if name == <RunWorkflow as Tool>::NAME => {
+                    let input: RunWorkflowInput = parse_arguments(name, arguments)?;
+                    workflows.run(ctx, &input.workflow_id, input.inputs).await
+                }
+                (_, Some(workflows)) if name == <ListWorkflowRuns as Tool>::NAME => {
+                    let input: ListWorkflowRunsInput = parse_arguments(name, arguments)?;
+                    workflows.runs(ctx, &input.workflow_id).await
+                }
                 _ => tool.call(ctx, arguments).await,
             },
         }

@@ -162,6 +162,18 @@ pub async fn spawn_app_with(dialect: Dialect, change: impl FnOnce(&mut Settings)
     let db = TestDatabase::new(dialect).await;
     let mut settings = test_settings(&db);
     change(&mut settings);
+    let (address, services, stop) = start(settings).await;
+    TestApp {
+        address,
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        services,
+        db,
+        shutdown: Some(stop),
+    }
+}
+
+/// Starts the app with `settings`: its address, its services, and what stops it.
+async fn start(settings: Settings) -> (String, backend::Services, oneshot::Sender<()>) {
     let config = Config::from_settings(settings).expect("valid test settings");
     let app = Application::build(&config).await.expect("the app starts");
     let address = format!("http://{}", app.local_addr());
@@ -170,13 +182,21 @@ pub async fn spawn_app_with(dialect: Dialect, change: impl FnOnce(&mut Settings)
     tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    TestApp {
-        address,
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
-        services,
-        db,
-        shutdown: Some(stop),
-    }
+    (address, services, stop)
+}
+
+/// A second instance of the app on the same database and data folder (so the same secrets), as
+/// another server of one deployment would be. It stops when dropped.
+pub struct Instance {
+    pub address: String,
+    _stop: oneshot::Sender<()>,
+}
+
+pub async fn spawn_instance(db: &TestDatabase, change: impl FnOnce(&mut Settings)) -> Instance {
+    let mut settings = test_settings(db);
+    change(&mut settings);
+    let (address, _, stop) = start(settings).await;
+    Instance { address, _stop: stop }
 }
 
 /// Runs an async test function once on SQLite and once on PostgreSQL, each with a fresh app.

@@ -79,6 +79,9 @@ struct Ada {
     file: String,
     /// Ada's import of that file.
     import: String,
+    /// A webhook workflow of Ada's, and one of its runs.
+    workflow: String,
+    run: String,
     key: String,
     key_id: String,
     handle: String,
@@ -341,8 +344,16 @@ async fn set_up_ada(app: &TestApp) -> Ada {
     let imported = app.post_as(&token, "/api/files/import", json!({ "request": { "file_id": file, "base_id": base, "table": "Ada's import" } })).await;
     let import = imported["id"].as_str().expect("Ada's import starts").to_owned();
     secrets.push(import.clone());
+    let steps = json!([{ "id": "look", "kind": "tool", "tool": "list_tables", "arguments": { "base_id": base } }]);
+    let saved = app.post_as(&token, "/api/workflows/save", json!({ "workflow": { "name": "Ada's workflow", "trigger": { "kind": "webhook" }, "steps": steps } })).await;
+    let workflow = saved["id"].as_str().expect("Ada's workflow is saved").to_owned();
+    secrets.push(saved["webhook_secret"].as_str().expect("a webhook secret").to_owned());
+    let run = app.post_as(&token, "/api/workflows/run", json!({ "id": workflow, "inputs": {} })).await.as_str().expect("a run ID").to_owned();
+    secrets.push(run.clone());
     Ada {
         saga,
+        workflow,
+        run,
         file,
         import,
         token,
@@ -810,6 +821,21 @@ fn cases(ada: &Ada, bob: &Bob) -> BTreeMap<String, Case> {
         ("/api/files/imports".into(), json_call(bob, "/api/files/imports", json!({ "file_id": ada.file }), OwnOnly)),
         ("/api/files/cancel".into(), json_call(bob, "/api/files/cancel", json!({ "id": ada.import, "keep": false }), Refused)),
         ("/api/sagas/list".into(), Case::Calls(vec![server_fn(bob, "/api/sagas/list", Body::Json(json!({})), OwnOnly)])),
+        ("/api/workflows/list".into(), json_call(bob, "/api/workflows/list", json!({}), OwnOnly)),
+        ("/api/workflows/tools".into(), Case::NoObject("the catalog's tools and their schemas; no per-user object")),
+        ("/api/workflows/get".into(), json_call(bob, "/api/workflows/get", json!({ "id": ada.workflow }), Refused)),
+        (
+            "/api/workflows/save".into(),
+            json_call(bob, "/api/workflows/save", json!({ "id": ada.workflow, "workflow": { "name": "Taken", "trigger": { "kind": "manual" }, "steps": [{ "id": "look", "kind": "tool", "tool": "list_bases" }] } }), Refused),
+        ),
+        ("/api/workflows/delete".into(), json_call(bob, "/api/workflows/delete", json!({ "id": ada.workflow }), Refused)),
+        ("/api/workflows/enable".into(), json_call(bob, "/api/workflows/enable", json!({ "id": ada.workflow, "enabled": false }), Refused)),
+        ("/api/workflows/new-secret".into(), json_call(bob, "/api/workflows/new-secret", json!({ "id": ada.workflow }), Refused)),
+        ("/api/workflows/run".into(), json_call(bob, "/api/workflows/run", json!({ "id": ada.workflow, "inputs": {} }), Refused)),
+        ("/api/workflows/runs".into(), json_call(bob, "/api/workflows/runs", json!({ "workflow_id": ada.workflow }), Refused)),
+        ("/api/workflows/run-get".into(), json_call(bob, "/api/workflows/run-get", json!({ "id": ada.run }), Refused)),
+        ("/api/workflows/retry".into(), json_call(bob, "/api/workflows/retry", json!({ "id": ada.run }), Refused)),
+        ("/api/workflows/cancel".into(), json_call(bob, "/api/workflows/cancel", json!({ "id": ada.run }), Refused)),
         ("/api/sagas/get".into(), Case::Calls(vec![server_fn(bob, "/api/sagas/get", Body::Json(json!({ "id": ada.saga })), Refused)])),
         (
             "/api/sagas/undo".into(),
@@ -1057,6 +1083,8 @@ fn cases(ada: &Ada, bob: &Bob) -> BTreeMap<String, Case> {
             "GET /api/files/imports/{id}/rejected.csv".into(),
             Case::Calls(vec![saga_call(Method::GET, format!("/api/files/imports/{}/rejected.csv", ada.import), Refused)]),
         ),
+        // A webhook takes its workflow's secret, never B's own credentials.
+        ("POST /hooks/{id}".into(), Case::Calls(vec![saga_call(Method::POST, format!("/hooks/{}", ada.workflow), ClientError)])),
         (
             "POST /api/files/upload".into(),
             Case::NoObject("an upload makes a new file of the caller's own and names none"),

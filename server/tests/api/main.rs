@@ -31,3 +31,4 @@ mod registration;
 mod sagas;
 mod sandbox_security;
 mod tools;
+mod workflows;

@@ -65,7 +65,7 @@ async fn an_mcp_client_over_http_lists_reads_writes_and_is_held_to_its_scope(app
     assert_eq!(info.server_info.as_ref().map(|s| s.name.as_str()), Some("pyairtable"));
     assert!(["2025-06-18", "2025-11-25"].contains(&info.protocol_version.to_string().as_str()), "{}", info.protocol_version);
     let tools = client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 23);
+    assert_eq!(tools.len(), 27);
     check_tools(&tools);
     let delete = tools.iter().find(|t| t.name == "delete_records").unwrap();
     assert_eq!(delete.annotations.as_ref().unwrap().destructive_hint, Some(true));
@@ -88,7 +88,7 @@ async fn an_mcp_client_over_http_lists_reads_writes_and_is_held_to_its_scope(app
     // A read key sees only the read-only tools, and a write tool is refused.
     let reader = http_client(&app, &read).await;
     let tools = reader.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 11);
+    assert_eq!(tools.len(), 13);
     assert!(tools.iter().all(|t| t.annotations.as_ref().unwrap().read_only_hint == Some(true)));
     let refused = call(&reader, "create_records", json!({"base_id": base, "table": "Team", "records": [{"Name": "No"}]})).await;
     assert_eq!(refused.is_error, Some(true));
@@ -146,7 +146,7 @@ async fn pyairtable_mcp_serves_the_same_tools_over_stdio(app: TestApp) {
 
     let client = ().serve(TokioChildProcess::new(command(write)).unwrap()).await.expect("the stdio server initializes");
     let tools = client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 23);
+    assert_eq!(tools.len(), 27);
     check_tools(&tools);
     let bases = json_of(&call(&client, "list_bases", json!({})).await);
     let base = bases["bases"][0]["id"].as_str().unwrap().to_owned();

@@ -268,14 +268,14 @@ async fn the_rest_api_lists_and_runs_tools_by_scope(app: TestApp) {
     };
     let all = listed(write.clone()).await;
     let names: Vec<&str> = all["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(names.len(), 23, "{names:?}");
+    assert_eq!(names.len(), 27, "{names:?}");
     for tool in all["tools"].as_array().unwrap() {
         assert_eq!(tool["input_schema"]["type"], "object", "{}", tool["name"]);
         assert!(tool["annotations"]["readOnlyHint"].is_boolean());
     }
     let reading = listed(read.clone()).await;
     assert!(reading["tools"].as_array().unwrap().iter().all(|t| t["annotations"]["readOnlyHint"] == true));
-    assert_eq!(reading["tools"].as_array().unwrap().len(), 11);
+    assert_eq!(reading["tools"].as_array().unwrap().len(), 13);
 
     let run = |key: &str, body: Value| app.client.post(app.url("/api/execute-tool")).bearer_auth(key).json(&body).send();
     let bases = run(&read, json!({"tool_name": "list_bases", "arguments": {}})).await.unwrap();
