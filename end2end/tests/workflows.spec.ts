@@ -71,7 +71,7 @@ test('a workflow made in the editor summarizes each new task with the LLM and wr
   await page.getByLabel("New step's kind").selectOption('tool');
   await page.getByRole('button', { name: 'Add step' }).click();
   const save = page.getByRole('listitem', { name: 'Step tool1' });
-  await save.getByLabel('Tool').selectOption('update_records');
+  await save.getByLabel('Tool', { exact: true }).selectOption('update_records');
   // A template that reads a step that doesn't exist is caught when saving, at its step.
   await save.getByLabel('base_id *').fill('{{ trigger.base_id }}');
   await save.getByLabel('table *').fill('Tasks');
@@ -84,6 +84,7 @@ test('a workflow made in the editor summarizes each new task with the LLM and wr
   await expect(page).toHaveURL(/\/workflows\/[0-9a-f-]{36}$/);
   const workflowUrl = page.url();
   await expect(page.getByText('When a record is created in Tasks')).toBeVisible();
+  await page.screenshot({ path: 'test-results/workflows-editor.png', fullPage: true });
 
   // A task made in the base browser starts a run.
   await page.goto('/bases');
@@ -103,11 +104,13 @@ test('a workflow made in the editor summarizes each new task with the LLM and wr
     await page.reload();
     await expect(runs.getByText('Succeeded')).toBeVisible({ timeout: 1_000 });
   }).toPass({ timeout: 60_000 });
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
   await runs.getByRole('link').first().click();
   await expect(page).toHaveURL(/\/workflows\/runs\//);
   const steps = page.getByRole('list', { name: 'Steps' });
   await expect(steps.getByRole('listitem', { name: 'Step llm1' })).toContainText(`In short: ${task}`);
   await expect(steps.getByRole('listitem', { name: 'Step tool1' })).toContainText('Done');
+  await page.screenshot({ path: 'test-results/workflows-run.png', fullPage: true });
 
   // The task now carries the summary.
   await page.goto('/bases');

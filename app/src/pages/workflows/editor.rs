@@ -4,7 +4,8 @@
 //! trigger's inputs, the workflow's JSON to download or load, and its runs.
 
 use backend::model::tools::ToolInfo;
-use backend::model::workflows::{Problem, Saved, WorkflowView};
+use backend::model::airtable::BaseSummary;
+use backend::model::workflows::{Problem, RunSummary, Saved, WorkflowView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -44,14 +45,23 @@ fn EditorScreen() -> impl IntoView {
         }
     });
     let tools = Resource::new(|| (), |_| list_step_tools());
+    let bases = Resource::new(|| (), |_| list_bases());
+    let runs = Resource::new(move || id.get(), |id| async move {
+        match id {
+            Some(id) => list_runs(id).await,
+            None => Ok(Vec::new()),
+        }
+    });
     view! {
         <section class="page workflow-page">
             <p><a href="/workflows">"← All workflows"</a></p>
             <Transition fallback=|| view! { <p class="muted">"Loading the workflow…"</p> }>
                 {move || Suspend::new(async move {
                     let tools = tools.await.unwrap_or_default();
+                    let bases = bases.await.map(|list| list.bases).unwrap_or_default();
+                    let runs = runs.await;
                     match workflow.await {
-                        Ok(view) => view! { <Editor view tools /> }.into_any(),
+                        Ok(view) => view! { <Editor view tools bases runs /> }.into_any(),
                         Err(e) => view! { <h1>"Workflow"</h1><p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -66,12 +76,19 @@ struct Editing {
     draft: Draft,
     problems: RwSignal<Vec<Problem>>,
     tools: StoredValue<Vec<ToolInfo>>,
+    /// The user's bases, for a record trigger.
+    bases: StoredValue<Vec<BaseSummary>>,
 }
 
 #[component]
-fn Editor(view: Option<WorkflowView>, tools: Vec<ToolInfo>) -> impl IntoView {
+fn Editor(view: Option<WorkflowView>, tools: Vec<ToolInfo>, bases: Vec<BaseSummary>, runs: Result<Vec<RunSummary>, AppError>) -> impl IntoView {
     let initial = view.as_ref().map_or_else(new_workflow, |v| serde_json::to_value(&v.workflow).unwrap_or_default());
-    let editing = Editing { draft: Draft(RwSignal::new(initial.clone())), problems: RwSignal::new(Vec::new()), tools: StoredValue::new(tools) };
+    let editing = Editing {
+        draft: Draft(RwSignal::new(initial.clone())),
+        problems: RwSignal::new(Vec::new()),
+        tools: StoredValue::new(tools),
+        bases: StoredValue::new(bases),
+    };
     let draft = editing.draft;
     let id = view.as_ref().map(|v| v.summary.id.clone());
     let saved_as = RwSignal::new(initial);
@@ -141,14 +158,9 @@ fn Editor(view: Option<WorkflowView>, tools: Vec<ToolInfo>) -> impl IntoView {
             {hook}
         }
     });
-    let runs = id.clone().map(|id| {
-        let runs = Resource::new(move || (), move |_| list_runs(id.clone()));
-        view! {
-            <h2>"Runs"</h2>
-            <Transition fallback=|| view! { <p class="muted">"Loading runs…"</p> }>
-                {move || Suspend::new(async move { runs.await.map(|runs| view! { <RunList runs /> }) })}
-            </Transition>
-        }
+    let runs = id.is_some().then(|| match runs {
+        Ok(runs) => view! { <h2>"Runs"</h2><RunList runs /> }.into_any(),
+        Err(e) => view! { <h2>"Runs"</h2><p class="error" role="alert">{e.to_string()}</p> }.into_any(),
     });
     let saved = id.is_some();
     view! {
@@ -242,7 +254,7 @@ fn TriggerForm(editing: Editing) -> impl IntoView {
                     <TextField draft pointer="/trigger/timezone".to_owned() label="Time zone".to_owned() hint="An IANA name such as Europe/Paris." />
                 }.into_any(),
                 "webhook" => view! { <p class="hint">"Saving gives the workflow its webhook address and secret."</p> }.into_any(),
-                "record" => view! { <RecordTrigger draft /> }.into_any(),
+                "record" => view! { <RecordTrigger editing /> }.into_any(),
                 _ => view! { <TextField draft pointer="/trigger/pattern".to_owned() label="File name pattern".to_owned() hint="Such as *.csv; empty for every upload." /> }.into_any(),
             }}
         </fieldset>
@@ -267,29 +279,27 @@ fn InputNames(draft: Draft) -> impl IntoView {
 }
 
 #[component]
-fn RecordTrigger(draft: Draft) -> impl IntoView {
-    let bases = Resource::new(|| (), |_| list_bases());
+fn RecordTrigger(editing: Editing) -> impl IntoView {
+    let draft = editing.draft;
     let on = Memo::new(move |_| draft.text("/trigger/on"));
+    let current = draft.text("/trigger/base_id");
+    let options = editing.bases.with_value(|bases| {
+        bases
+            .iter()
+            .map(|b| {
+                let selected = b.id.as_str() == current;
+                view! { <option value=b.id.as_str().to_owned() selected=selected>{b.name.clone()}</option> }
+            })
+            .collect_view()
+    });
     view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                let bases = bases.await.map(|list| list.bases).unwrap_or_default();
-                let current = draft.text("/trigger/base_id");
-                let options = bases.into_iter().map(|b| {
-                    let selected = b.id.as_str() == current;
-                    view! { <option value=b.id.as_str().to_owned() selected=selected>{b.name}</option> }
-                }).collect_view();
-                view! {
-                    <label class="field">
-                        <span>"Base"</span>
-                        <select aria-label="Base" on:change=move |ev| draft.set("/trigger/base_id", Value::String(event_target_value(&ev)))>
-                            <option value="">"Choose a base"</option>
-                            {options}
-                        </select>
-                    </label>
-                }
-            })}
-        </Transition>
+        <label class="field">
+            <span>"Base"</span>
+            <select aria-label="Base" on:change=move |ev| draft.set("/trigger/base_id", Value::String(event_target_value(&ev)))>
+                <option value="">"Choose a base"</option>
+                {options}
+            </select>
+        </label>
         <TextField draft pointer="/trigger/table".to_owned() label="Table".to_owned() hint="The table's name or ID." />
         <label class="field">
             <span>"Runs for"</span>
