@@ -134,8 +134,8 @@ impl Services {
             settings.workflows,
             settings.public_url.clone(),
         );
-        tools.set_workflows(std::sync::Arc::new(workflows.clone()));
-        files.set_upload_hook(std::sync::Arc::new(workflows.clone()));
+        tools.set_workflows(std::sync::Arc::new(workflows.handle()));
+        files.set_upload_hook(std::sync::Arc::new(workflows.handle()));
         Self {
             db,
             health,

@@ -146,6 +146,18 @@ pub struct Workflows {
     inner: Arc<Inner>,
 }
 
+/// The workflows service as the services it serves hold it (the catalog's workflow tools, the
+/// upload hook): without keeping it alive, since it holds them in turn. Without the weak link
+/// the services would never be dropped, nor an import's reader thread waiting on them.
+#[derive(Clone)]
+pub struct WorkflowsHandle(std::sync::Weak<Inner>);
+
+impl WorkflowsHandle {
+    fn get(&self) -> Option<Workflows> {
+        self.0.upgrade().map(|inner| Workflows { inner })
+    }
+}
+
 impl Workflows {
     pub fn new(db: Db, parts: WorkflowParts, settings: WorkflowSettings, public_url: Url) -> Self {
         let store = Arc::new(Store::new(db));
@@ -159,6 +171,11 @@ impl Workflows {
         });
         let inner = Inner { store, executor, templates, parts, settings, public_url };
         Self { inner: Arc::new(inner) }
+    }
+
+    /// A handle for the services that call back into workflows.
+    pub fn handle(&self) -> WorkflowsHandle {
+        WorkflowsHandle(Arc::downgrade(&self.inner))
     }
 
     /// Reads a definition from JSON, or says why it can't be one.
@@ -608,9 +625,11 @@ impl Workflows {
 }
 
 #[async_trait::async_trait]
-impl crate::files::UploadHook for Workflows {
+impl crate::files::UploadHook for WorkflowsHandle {
     async fn uploaded(&self, user: &UserId, file: &FileSummary) {
-        self.file_uploaded(user, file).await;
+        if let Some(workflows) = self.get() {
+            workflows.file_uploaded(user, file).await;
+        }
     }
 }
 

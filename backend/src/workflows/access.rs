@@ -3,14 +3,20 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::{WorkflowError, Workflows};
+use super::{WorkflowError, Workflows, WorkflowsHandle};
 use crate::shown::Shown;
 use crate::tools::{ToolContext, ToolError, WorkflowAccess};
 
+impl WorkflowsHandle {
+    fn service(&self) -> Result<Workflows, ToolError> {
+        self.get().ok_or_else(|| ToolError::Invalid("Workflows are not available: the server is stopping.".into()))
+    }
+}
+
 #[async_trait]
-impl WorkflowAccess for Workflows {
+impl WorkflowAccess for WorkflowsHandle {
     async fn list(&self, ctx: &ToolContext) -> Result<Value, ToolError> {
-        let list = Workflows::list(self, &ctx.user()?).await.map_err(refused)?;
+        let list = self.service()?.list(&ctx.user()?).await.map_err(refused)?;
         let workflows: Vec<Value> = list
             .into_iter()
             .map(|w| {
@@ -25,10 +31,11 @@ impl WorkflowAccess for Workflows {
     }
 
     async fn create(&self, ctx: &ToolContext, workflow: Value) -> Result<Value, ToolError> {
-        let saved = self.save(&ctx.user()?, None, &workflow).await.map_err(refused)?;
+        let workflows = self.service()?;
+        let saved = workflows.save(&ctx.user()?, None, &workflow).await.map_err(refused)?;
         let mut answer = json!({"workflow_id": saved.id, "version": saved.version, "page": format!("/workflows/{}", saved.id)});
         if let Some(secret) = saved.webhook_secret {
-            answer["webhook_url"] = json!(self.webhook_url(&saved.id));
+            answer["webhook_url"] = json!(workflows.webhook_url(&saved.id));
             answer["webhook_secret"] = json!(secret);
             answer["note"] = json!("Send the secret as Authorization: Bearer <secret>; it is shown only once.");
         }
@@ -36,12 +43,12 @@ impl WorkflowAccess for Workflows {
     }
 
     async fn run(&self, ctx: &ToolContext, workflow_id: &str, inputs: Value) -> Result<Value, ToolError> {
-        let run_id = Workflows::run(self, &ctx.user()?, workflow_id.trim(), inputs, false).await.map_err(refused)?;
+        let run_id = self.service()?.run(&ctx.user()?, workflow_id.trim(), inputs, false).await.map_err(refused)?;
         Ok(json!({"run_id": run_id, "status": "queued"}))
     }
 
     async fn runs(&self, ctx: &ToolContext, workflow_id: &str) -> Result<Value, ToolError> {
-        let runs = Workflows::runs(self, &ctx.user()?, workflow_id.trim()).await.map_err(refused)?;
+        let runs = self.service()?.runs(&ctx.user()?, workflow_id.trim()).await.map_err(refused)?;
         let runs: Vec<Value> = runs
             .into_iter()
             .take(20)
