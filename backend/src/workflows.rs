@@ -251,7 +251,7 @@ impl Workflows {
         rows.iter()
             .map(|row| {
                 let last = last_runs.iter().find(|r| r.workflow_id == row.id).map(store::RunRow::summary);
-                self.summary(row, last)
+                Ok(self.summary(row, &definition(row)?, last))
             })
             .collect()
     }
@@ -264,12 +264,13 @@ impl Workflows {
         let row = self.inner.store.owned(user, id).await?;
         let workflow = definition(&row)?;
         let last = self.inner.store.runs(user, id, 1).await?.first().map(store::RunRow::summary);
+        let summary = self.summary(&row, &workflow, last);
         let next_runs_ms = match &workflow.trigger {
             Trigger::Schedule { cron, timezone } => Schedule::parse(cron, timezone).map(|s| s.upcoming(now_ms(), 5)).unwrap_or_default(),
             _ => Vec::new(),
         };
         let webhook_url = matches!(workflow.trigger, Trigger::Webhook {}).then(|| self.webhook_url(id));
-        Ok(WorkflowView { summary: self.summary(&row, last)?, workflow, next_runs_ms, webhook_url })
+        Ok(WorkflowView { summary, workflow, next_runs_ms, webhook_url })
     }
 
     /// Where a webhook workflow is called.
@@ -277,9 +278,8 @@ impl Workflows {
         self.inner.public_url.join(&format!("hooks/{id}")).map_or_else(|_| format!("/hooks/{id}"), |u| u.to_string())
     }
 
-    fn summary(&self, row: &WorkflowRow, last_run: Option<RunSummary>) -> Result<WorkflowSummary, WorkflowError> {
-        let workflow = definition(row)?;
-        Ok(WorkflowSummary {
+    fn summary(&self, row: &WorkflowRow, workflow: &Workflow, last_run: Option<RunSummary>) -> WorkflowSummary {
+        WorkflowSummary {
             id: row.id.clone(),
             name: row.name.clone(),
             version: row.version,
@@ -290,7 +290,7 @@ impl Workflows {
             last_run,
             next_run_ms: row.next_tick_ms.filter(|_| row.enabled != 0),
             updated_ms: row.updated_ms,
-        })
+        }
     }
 
     /// Deletes a workflow with its versions and runs.
@@ -381,17 +381,16 @@ impl Workflows {
         let workflow: Workflow = serde_json::from_str(&run.definition).map_err(|e| WorkflowError::Corrupt(e.to_string()))?;
         let logged = self.inner.store.steps(run_id).await?;
         // The first top-level step that did not finish; loops are taken up again whole.
-        let finished = |id: &str| logged.iter().any(|s| s.view.step_id == id && matches!(s.view.status, crate::model::workflows::StepStatus::Succeeded | crate::model::workflows::StepStatus::Skipped));
-        let start_at = if from_start { None } else { workflow.steps.iter().map(|s| s.id()).find(|id| !finished(id)) };
-        let Some(start_at) = start_at.or(if from_start { workflow.steps.first().map(|s| s.id()) } else { None }) else {
+        let finished = |id: &str| logged.iter().any(|s| s.view.step_id == id && s.view.status.is_done());
+        let mut ids = workflow.steps.iter().map(|s| s.id());
+        let start_at = if from_start { ids.next() } else { ids.find(|id| !finished(id)) };
+        let Some(start_at) = start_at else {
             return Err(WorkflowError::NotNow("Every step of this run finished; start a new run instead.".into()));
         };
+        // The steps before it, with a loop's inner steps (`each[2].say`), keep their output.
         let before: Vec<&str> = workflow.steps.iter().map(|s| s.id()).take_while(|id| *id != start_at).collect();
-        let copied: Vec<store::StoredStep> = if from_start {
-            Vec::new()
-        } else {
-            logged.into_iter().filter(|s| before.iter().any(|id| s.view.step_id == *id || s.view.step_id.starts_with(&format!("{id}[")))).collect()
-        };
+        let copied: Vec<store::StoredStep> =
+            logged.into_iter().filter(|s| before.iter().any(|id| s.view.step_id == *id || s.view.step_id.starts_with(&format!("{id}[")))).collect();
         let new_id = self.inner.store.insert_retry(&run, Some(start_at), &copied).await?;
         self.inner.parts.jobs.push_run(RunJob { run_id: new_id.clone() }, Duration::ZERO).await?;
         Ok(new_id)

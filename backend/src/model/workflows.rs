@@ -261,6 +261,12 @@ impl StepStatus {
     pub fn parse(text: &str) -> Option<Self> {
         [Self::Running, Self::Succeeded, Self::Failed, Self::Stopped, Self::Skipped].into_iter().find(|s| s.as_str() == text)
     }
+
+    /// Whether the step's output stands, so a retry or a takeover reuses it instead of running
+    /// the step again.
+    pub fn is_done(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Skipped)
+    }
 }
 
 /// A workflow in the list.

@@ -85,7 +85,7 @@ impl Executor {
         let logged = self.parts.store.steps(&run.id).await?;
         let finished: HashMap<String, Value> = logged
             .iter()
-            .filter(|s| matches!(s.view.status, StepStatus::Succeeded | StepStatus::Skipped))
+            .filter(|s| s.view.status.is_done())
             .map(|s| (s.view.step_id.clone(), s.view.output.clone().unwrap_or(Value::Null)))
             .collect();
         let mut running = Running {
